@@ -10,7 +10,7 @@ packages=(
 	liburing-dev libseccomp-dev libnl-3-dev libnl-route-3-dev zlib1g-dev libzstd-dev
 	libclang-rt-14-dev binutils
 	# peers and tools used by tests and benchmarks
-	qemu-system-x86 qemu-utils
+	qemu-system-x86 qemu-utils libvirt-clients
 	# lab images
 	busybox-static cpio xz-utils kmod e2fsprogs
 	# misc test tools
