@@ -1,0 +1,221 @@
+/* QMP commands and events of vireo-vmm: the VM's side of the control socket.
+ * Names, arguments and replies follow QEMU's QMP schema so that a client
+ * written for QEMU drives vireo-vmm unchanged. */
+#include "vmm/main/machine.h"
+#include "vmm/main/machine_priv.h"
+#include "vmm/main/options.h"
+#include "vmm/qmp/qmp.h"
+#include "common/error.h"
+#include "common/log.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
+
+/* QEMU version reported in the greeting: the QMP dialect vireo follows. */
+#define QMP_QEMU_MAJOR 7
+#define QMP_QEMU_MINOR 2
+#define QMP_QEMU_MICRO 0
+
+static const char *const no_args[] = { NULL };
+
+static const char *run_state_name(struct vm *vm)
+{
+	switch (vm->state) {
+	case VM_STATE_RUNNING: return "running";
+	case VM_STATE_PAUSED: return "paused";
+	case VM_STATE_SHUTDOWN: return "shutdown";
+	}
+	return "running";
+}
+
+static int cmd_query_status(void *opaque, struct json_object *args, struct json_object **ret)
+{
+	struct vm *vm = opaque;
+	struct json_object *o;
+
+	if (qmp_args_check(args, no_args) < 0)
+		return -1;
+	o = json_object_new_object();
+	json_object_object_add(o, "status", json_object_new_string(run_state_name(vm)));
+	json_object_object_add(o, "singlestep", json_object_new_boolean(0));
+	json_object_object_add(o, "running", json_object_new_boolean(vm->state == VM_STATE_RUNNING));
+	*ret = o;
+	return 0;
+}
+
+static int cmd_stop(void *opaque, struct json_object *args, struct json_object **ret)
+{
+	struct vm *vm = opaque;
+
+	(void)ret;
+	if (qmp_args_check(args, no_args) < 0)
+		return -1;
+	if (vm->state != VM_STATE_RUNNING)
+		return 0;
+	vm_pause_all(vm);
+	vm->state = VM_STATE_PAUSED;
+	qmp_emit_event(vm->machine->qmp, "STOP", NULL);
+	return 0;
+}
+
+static int cmd_cont(void *opaque, struct json_object *args, struct json_object **ret)
+{
+	struct vm *vm = opaque;
+
+	(void)ret;
+	if (qmp_args_check(args, no_args) < 0)
+		return -1;
+	if (vm->state != VM_STATE_PAUSED)
+		return 0;
+	vm->state = VM_STATE_RUNNING;
+	vm_resume_all(vm);
+	qmp_emit_event(vm->machine->qmp, "RESUME", NULL);
+	return 0;
+}
+
+static int cmd_system_powerdown(void *opaque, struct json_object *args, struct json_object **ret)
+{
+	struct vm *vm = opaque;
+
+	(void)ret;
+	if (qmp_args_check(args, no_args) < 0)
+		return -1;
+	if (machine_powerdown(vm) < 0)
+		return -1;
+	qmp_emit_event(vm->machine->qmp, "POWERDOWN", NULL);
+	return 0;
+}
+
+static int cmd_system_reset(void *opaque, struct json_object *args, struct json_object **ret)
+{
+	struct vm *vm = opaque;
+	bool paused = vm->state == VM_STATE_PAUSED;
+
+	(void)ret;
+	if (qmp_args_check(args, no_args) < 0)
+		return -1;
+	control_event_reset(vm, false, "host-qmp-system-reset");
+	if (machine_reset(vm) < 0)
+		return -1;
+	/* As in QEMU, a paused guest stays paused after a reset. */
+	if (paused)
+		vm_pause_all(vm);
+	return 0;
+}
+
+static int cmd_quit(void *opaque, struct json_object *args, struct json_object **ret)
+{
+	struct vm *vm = opaque;
+
+	(void)ret;
+	if (qmp_args_check(args, no_args) < 0)
+		return -1;
+	pthread_mutex_lock(&vm->lock);
+	vm->quit_pending = true;
+	vm->quit_reason = "host-qmp-quit";
+	pthread_mutex_unlock(&vm->lock);
+	return 0;
+}
+
+static int cmd_query_cpus_fast(void *opaque, struct json_object *args, struct json_object **ret)
+{
+	struct vm *vm = opaque;
+	struct json_object *list;
+
+	if (qmp_args_check(args, no_args) < 0)
+		return -1;
+	list = json_object_new_array();
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		struct json_object *cpu = json_object_new_object(), *props = json_object_new_object();
+		char path[64];
+
+		snprintf(path, sizeof(path), "/machine/unattached/device[%u]", i);
+		json_object_object_add(props, "core-id", json_object_new_int((int)i));
+		json_object_object_add(props, "thread-id", json_object_new_int(0));
+		json_object_object_add(props, "socket-id", json_object_new_int(0));
+		json_object_object_add(cpu, "cpu-index", json_object_new_int((int)i));
+		json_object_object_add(cpu, "qom-path", json_object_new_string(path));
+		json_object_object_add(cpu, "thread-id", json_object_new_int(vm->vcpus[i].tid));
+		json_object_object_add(cpu, "props", props);
+		json_object_object_add(cpu, "target", json_object_new_string("x86_64"));
+		json_object_array_add(list, cpu);
+	}
+	*ret = list;
+	return 0;
+}
+
+static int cmd_query_name(void *opaque, struct json_object *args, struct json_object **ret)
+{
+	struct vm *vm = opaque;
+	struct json_object *o;
+
+	if (qmp_args_check(args, no_args) < 0)
+		return -1;
+	o = json_object_new_object();
+	json_object_object_add(o, "name", json_object_new_string(vm->cfg.name));
+	*ret = o;
+	return 0;
+}
+
+int control_init(struct vm *vm)
+{
+	static const struct { const char *name; qmp_command_fn fn; } cmds[] = {
+		{ "query-status", cmd_query_status },
+		{ "stop", cmd_stop },
+		{ "cont", cmd_cont },
+		{ "system_powerdown", cmd_system_powerdown },
+		{ "system_reset", cmd_system_reset },
+		{ "quit", cmd_quit },
+		{ "query-cpus-fast", cmd_query_cpus_fast },
+		{ "query-name", cmd_query_name },
+	};
+	struct machine *m = vm->machine;
+
+	if (!vm->cfg.qmp_path)
+		return 0;
+	m->qmp = qmp_server_new(vm->loop, vm->cfg.qmp_path, QMP_QEMU_MAJOR, QMP_QEMU_MINOR, QMP_QEMU_MICRO);
+	if (!m->qmp)
+		return err_prefix("--qmp");
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (qmp_register_command(m->qmp, cmds[i].name, cmds[i].fn, vm) < 0)
+			return -1;
+	return 0;
+}
+
+static struct json_object *lifecycle_data(bool guest, const char *reason)
+{
+	struct json_object *d = json_object_new_object();
+
+	json_object_object_add(d, "guest", json_object_new_boolean(guest));
+	json_object_object_add(d, "reason", json_object_new_string(reason));
+	return d;
+}
+
+void control_event_shutdown(struct vm *vm, bool guest, const char *reason)
+{
+	log_info("shutdown (%s)", reason);
+	if (vm->machine->qmp)
+		qmp_emit_event(vm->machine->qmp, "SHUTDOWN", lifecycle_data(guest, reason));
+}
+
+void control_event_reset(struct vm *vm, bool guest, const char *reason)
+{
+	log_info("reset (%s)", reason);
+	if (vm->machine->qmp)
+		qmp_emit_event(vm->machine->qmp, "RESET", lifecycle_data(guest, reason));
+}
+
+/* Let queued events and replies reach clients before the process exits. */
+void control_flush(struct vm *vm)
+{
+	for (int i = 0; vm->machine->qmp && i < 5; i++)
+		evloop_run_once(vm->loop, 10);
+}
+
+void control_destroy(struct vm *vm)
+{
+	if (vm->machine->qmp)
+		qmp_server_free(vm->machine->qmp);
+	vm->machine->qmp = NULL;
+}

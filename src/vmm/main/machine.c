@@ -1,0 +1,309 @@
+/* The machine around the KVM VM (see machine.h): memory, vCPUs, boot images,
+ * run control (pause, reset, power-off) and the main loop. Platform devices
+ * are created in devices.c, QMP commands live in control.c. */
+#include "vmm/main/machine.h"
+#include "vmm/main/machine_priv.h"
+#include "vmm/boot/layout.h"
+#include "vmm/boot/linux.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "common/util.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+static void machine_request(void *ctx, enum vm_request req)
+{
+	vm_post_request(ctx, req);
+}
+
+void vm_post_request(struct vm *vm, enum vm_request req)
+{
+	pthread_mutex_lock(&vm->lock);
+	if (req == VM_REQUEST_POWEROFF)
+		vm->poweroff_pending = true;
+	else
+		vm->reset_pending = true;
+	pthread_mutex_unlock(&vm->lock);
+	evloop_wake(vm->loop);
+}
+
+void vm_guest_crashed(struct vm *vm, const char *why)
+{
+	pthread_mutex_lock(&vm->lock);
+	vm->exit_status = VM_EXIT_GUEST_CRASH;
+	vm->poweroff_pending = true;
+	vm->crash_reason = why;
+	pthread_mutex_unlock(&vm->lock);
+	evloop_wake(vm->loop);
+}
+
+void vm_pause_all(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	vm->pause_requested = true;
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+	while (vm->parked_count < vm->live_vcpus)
+		pthread_cond_wait(&vm->cond, &vm->lock);
+	pthread_mutex_unlock(&vm->lock);
+}
+
+void vm_resume_all(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	vm->pause_requested = false;
+	pthread_cond_broadcast(&vm->cond);
+	pthread_mutex_unlock(&vm->lock);
+}
+
+/* Load the kernel (or payload) and set the boot vCPU's registers. Guest RAM
+ * must be zero, as after power-on. */
+static int machine_load_boot(struct vm *vm)
+{
+	struct machine *m = vm->machine;
+	struct linux_boot boot;
+
+	if (boot_setup_long_mode(&vm->mem) < 0)
+		return -1;
+	if (m->acpi_len && gm_write(&vm->mem, BOOT_ACPI_GPA, m->acpi_tables, m->acpi_len) < 0)
+		return err_prefix("writing ACPI tables");
+	if (vm->cfg.payload) {
+		uint64_t at = vm->cfg.payload_long_mode ? BOOT_KERNEL_GPA : BOOT_PAYLOAD_REAL_GPA;
+
+		if (gm_write(&vm->mem, at, m->image, m->image_len) < 0)
+			return err_prefix("payload '%s'", vm->cfg.payload);
+		return vcpu_setup_boot(&vm->vcpus[0], at, 0, vm->cfg.payload_long_mode);
+	}
+	if (linux_load(&vm->mem, m->image, m->image_len, m->initrd, m->initrd_len, vm->cfg.cmdline,
+		       m->acpi_len ? m->rsdp_gpa : 0, &boot) < 0)
+		return err_prefix("kernel '%s'", vm->cfg.kernel);
+	return vcpu_setup_boot(&vm->vcpus[0], boot.entry, boot.zero_page, true);
+}
+
+static int machine_read_images(struct vm *vm)
+{
+	struct machine *m = vm->machine;
+	const char *image = vm->cfg.kernel ? vm->cfg.kernel : vm->cfg.payload;
+
+	if (read_file_all(image, 256u << 20, &m->image, &m->image_len) < 0)
+		return err_prefix(vm->cfg.kernel ? "--kernel" : "--payload");
+	if (vm->cfg.kernel && linux_check_image(m->image, m->image_len, &m->image_info) < 0)
+		return err_prefix("--kernel '%s'", vm->cfg.kernel);
+	if (vm->cfg.payload && m->image_len > (vm->cfg.payload_long_mode ? 8u << 20 : 0x70000u))
+		return err_set(ERR_INVALID, "--payload '%s' is too large (%zu bytes)", vm->cfg.payload, m->image_len);
+	if (vm->cfg.initrd && read_file_all(vm->cfg.initrd, (size_t)MIN(vm->cfg.memory, 4ULL << 30),
+					    &m->initrd, &m->initrd_len) < 0) {
+		if (err_code() == ERR_INVALID && strstr(err_message(), "too large"))
+			return err_set(ERR_INVALID, "--initrd '%s' is larger than the guest's memory (%llu MiB)",
+				       vm->cfg.initrd, (unsigned long long)(vm->cfg.memory >> 20));
+		return err_prefix("--initrd");
+	}
+	return 0;
+}
+
+int machine_create(struct vm *vm)
+{
+	struct machine *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return err_set(ERR_NOMEM, "out of memory");
+	vm->machine = m;
+	m->signal_fd = -1;
+	for (unsigned i = 0; i < VM_MAX_CPUS; i++)
+		vm->vcpus[i].fd = -1;
+	pthread_mutex_init(&vm->lock, NULL);
+	pthread_cond_init(&vm->cond, NULL);
+	vm->ncpus = vm->cfg.cpus;
+	vm->irqchip = vm->cfg.kernel != NULL; /* payloads poll; HLT must exit to us */
+	vm->request_sink = (struct vm_request_sink){ machine_request, vm };
+	bus_init(&vm->pio, "pio");
+	bus_init(&vm->mmio, "mmio");
+	vm->loop = evloop_new();
+	if (!vm->loop)
+		return -1;
+	if (machine_read_images(vm) < 0)
+		return -1;
+	if (gm_init(&vm->mem, vm->cfg.memory) < 0 || kvm_open(vm) < 0 || kvm_create_vm(vm) < 0 ||
+	    kvm_map_memory(vm) < 0)
+		return -1;
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		if (vcpu_create(vm, i) < 0)
+			return -1;
+	if (machine_create_devices(vm) < 0)
+		return -1;
+	if (control_init(vm) < 0)
+		return -1;
+	if (vm->irqchip && machine_save_irqchip(vm) < 0)
+		return -1;
+	return machine_load_boot(vm);
+}
+
+/* In-kernel PIC, IOAPIC and PIT state right after creation, restored on reset. */
+int machine_save_irqchip(struct vm *vm)
+{
+	struct machine *m = vm->machine;
+
+	for (unsigned i = 0; i < 3; i++) {
+		m->irqchip_init[i].chip_id = i;
+		if (ioctl(vm->vm_fd, KVM_GET_IRQCHIP, &m->irqchip_init[i]) < 0)
+			return err_set_errno(ERR_INTERNAL, errno, "KVM_GET_IRQCHIP %u", i);
+	}
+	if (ioctl(vm->vm_fd, KVM_GET_PIT2, &m->pit_init) < 0)
+		return err_set_errno(ERR_INTERNAL, errno, "KVM_GET_PIT2");
+	return 0;
+}
+
+int machine_reset(struct vm *vm)
+{
+	struct machine *m = vm->machine;
+
+	vm_pause_all(vm);
+	/* Zero RAM the cheap way: private anonymous pages read back as zero after
+	 * MADV_DONTNEED, and the host gets the memory back. */
+	for (unsigned i = 0; i < vm->mem.nregions; i++)
+		madvise(vm->mem.regions[i].host, vm->mem.regions[i].size, MADV_DONTNEED);
+	if (vm->irqchip) {
+		for (unsigned i = 0; i < 3; i++)
+			if (ioctl(vm->vm_fd, KVM_SET_IRQCHIP, &m->irqchip_init[i]) < 0)
+				return err_set_errno(ERR_INTERNAL, errno, "KVM_SET_IRQCHIP %u", i);
+		if (ioctl(vm->vm_fd, KVM_SET_PIT2, &m->pit_init) < 0)
+			return err_set_errno(ERR_INTERNAL, errno, "KVM_SET_PIT2");
+	}
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		if (vcpu_reset(&vm->vcpus[i]) < 0)
+			return -1;
+	machine_reset_devices(vm);
+	if (machine_load_boot(vm) < 0)
+		return -1;
+	vm_resume_all(vm);
+	return 0;
+}
+
+static void machine_on_signal(void *opaque, uint32_t events)
+{
+	struct vm *vm = opaque;
+	struct signalfd_siginfo si;
+
+	(void)events;
+	if (read(vm->machine->signal_fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	log_info("signal %u: stopping the guest", si.ssi_signo);
+	pthread_mutex_lock(&vm->lock);
+	vm->quit_pending = true;
+	vm->quit_reason = "host-signal";
+	pthread_mutex_unlock(&vm->lock);
+}
+
+static int machine_start_vcpus(struct vm *vm)
+{
+	vm->live_vcpus = vm->ncpus;
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		if (vcpu_start(&vm->vcpus[i]) < 0)
+			return -1;
+	return 0;
+}
+
+static void machine_stop_vcpus(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	vm->state = VM_STATE_SHUTDOWN;
+	pthread_cond_broadcast(&vm->cond);
+	pthread_mutex_unlock(&vm->lock);
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		vcpu_destroy(&vm->vcpus[i]);
+}
+
+int machine_run(struct vm *vm)
+{
+	struct machine *m = vm->machine;
+	sigset_t sigs;
+
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	m->signal_fd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (m->signal_fd < 0 || evloop_add(vm->loop, m->signal_fd, EPOLLIN, machine_on_signal, vm) < 0) {
+		log_error("cannot watch signals: %s", strerror(errno));
+		return VM_EXIT_ERROR;
+	}
+	if (machine_start_vcpus(vm) < 0) {
+		log_error("%s", err_message());
+		return VM_EXIT_ERROR;
+	}
+	for (;;) {
+		bool reset, poweroff, quit;
+
+		if (evloop_run_once(vm->loop, 1000) < 0) {
+			log_error("%s", err_message());
+			vm->exit_status = VM_EXIT_ERROR;
+			break;
+		}
+		pthread_mutex_lock(&vm->lock);
+		reset = vm->reset_pending;
+		poweroff = vm->poweroff_pending;
+		quit = vm->quit_pending;
+		vm->reset_pending = false;
+		pthread_mutex_unlock(&vm->lock);
+		if (quit) {
+			control_event_shutdown(vm, false, vm->quit_reason);
+			break;
+		}
+		if (poweroff) {
+			if (vm->exit_status == VM_EXIT_GUEST_CRASH)
+				log_error("guest stopped: %s", vm->crash_reason);
+			control_event_shutdown(vm, true, vm->exit_status == VM_EXIT_GUEST_CRASH ? "guest-panic" :
+					       "guest-shutdown");
+			break;
+		}
+		if (reset) {
+			if (vm->cfg.no_reboot) {
+				control_event_shutdown(vm, true, "guest-reset");
+				break;
+			}
+			control_event_reset(vm, true, "guest-reset");
+			if (machine_reset(vm) < 0) {
+				log_error("reset failed: %s", err_message());
+				vm->exit_status = VM_EXIT_ERROR;
+				break;
+			}
+		}
+	}
+	machine_stop_vcpus(vm);
+	control_flush(vm);
+	return vm->exit_status;
+}
+
+void machine_destroy(struct vm *vm)
+{
+	struct machine *m = vm->machine;
+
+	if (m) {
+		for (unsigned i = 0; i < vm->ncpus; i++)
+			vcpu_destroy(&vm->vcpus[i]);
+		control_destroy(vm);
+		machine_destroy_devices(vm);
+		if (m->signal_fd >= 0)
+			close(m->signal_fd);
+		free(m->image);
+		free(m->initrd);
+		free(m);
+		vm->machine = NULL;
+	}
+	kvm_close(vm);
+	gm_destroy(&vm->mem);
+	if (vm->loop)
+		evloop_free(vm->loop);
+	bus_destroy(&vm->pio);
+	bus_destroy(&vm->mmio);
+}

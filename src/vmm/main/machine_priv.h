@@ -1,0 +1,55 @@
+/* State of the machine shared by machine.c, devices.c and control.c only. */
+#ifndef VIREO_VMM_MACHINE_PRIV_H
+#define VIREO_VMM_MACHINE_PRIV_H
+
+#include <linux/kvm.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vmm/boot/linux.h"
+#include "vmm/main/vm.h"
+
+struct chardev;
+struct serial;
+struct i8042;
+struct rtc;
+struct pci_bus;
+struct debugport;
+struct acpi_pm;
+struct qmp_server;
+
+struct machine {
+	uint8_t *image, *initrd;          /* kernel or payload, and initrd, as read */
+	size_t image_len, initrd_len;
+	struct linux_image_info image_info;
+	uint8_t acpi_tables[0x20000];
+	size_t acpi_len;
+	uint64_t rsdp_gpa;
+	struct kvm_irqchip irqchip_init[3];
+	struct kvm_pit_state2 pit_init;
+	int signal_fd;
+
+	struct chardev *console;
+	struct serial *com1;
+	struct i8042 *i8042;
+	struct rtc *rtc;
+	struct pci_bus *pci;
+	struct debugport *debugport;
+	struct acpi_pm *pm;
+	struct qmp_server *qmp;
+};
+
+/* devices.c */
+int machine_create_devices(struct vm *vm);
+void machine_reset_devices(struct vm *vm);
+void machine_destroy_devices(struct vm *vm);
+int machine_save_irqchip(struct vm *vm);
+
+/* control.c: QMP commands and events */
+int control_init(struct vm *vm);
+void control_event_shutdown(struct vm *vm, bool guest, const char *reason);
+void control_event_reset(struct vm *vm, bool guest, const char *reason);
+void control_flush(struct vm *vm);
+void control_destroy(struct vm *vm);
+
+#endif

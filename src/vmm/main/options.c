@@ -1,0 +1,150 @@
+/* Command-line options of vireo-vmm: parsing and --help. Kept apart from
+ * main() so unit tests can check every error message. */
+#include "vmm/main/options.h"
+#include "common/error.h"
+#include "common/util.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: vireo-vmm [OPTION]...\n"
+		"Run one virtual machine on /dev/kvm.\n\n"
+		"  -k, --kernel FILE        Linux bzImage to boot (64-bit boot protocol)\n"
+		"  -i, --initrd FILE        initial ramdisk\n"
+		"  -a, --cmdline TEXT       kernel command line\n"
+		"  -m, --memory SIZE        guest RAM, with K, M, G suffix (default 256M; bare number = MiB)\n"
+		"  -c, --cpus N             vCPUs (default 1, at most %d)\n"
+		"  -s, --serial SPEC        COM1 backend: stdio (default), file:PATH, unix:PATH, none\n"
+		"  -q, --qmp unix:PATH      QMP control socket\n"
+		"  -n, --name NAME          guest name (process title, QMP)\n"
+		"  -p, --pidfile FILE       write the VMM's pid to FILE\n"
+		"      --no-reboot          exit instead of resetting when the guest reboots\n"
+		"      --payload FILE       run a flat binary instead of a kernel (tests)\n"
+		"      --payload-mode MODE  real (16-bit at 0x10000, default) or long (64-bit at 1 MiB)\n"
+		"  -h, --help               show this help\n"
+		"  -V, --version            show the version\n\n"
+		"Exit status: 0 guest powered off or quit, 1 host error, 2 bad usage,\n"
+		"3 guest crashed (triple fault with --no-reboot, KVM internal error), 4 payload halted.\n",
+		VM_MAX_CPUS);
+}
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("vireo-vmm: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nTry 'vireo-vmm --help' for more information.\n", stderr);
+	return VM_EXIT_USAGE;
+}
+
+enum { OPT_NO_REBOOT = 0x100, OPT_PAYLOAD, OPT_PAYLOAD_MODE };
+
+int vmm_parse_args(int argc, char **argv, struct vm_config *cfg)
+{
+	static const struct option opts[] = {
+		{ "kernel", required_argument, NULL, 'k' },
+		{ "initrd", required_argument, NULL, 'i' },
+		{ "cmdline", required_argument, NULL, 'a' },
+		{ "memory", required_argument, NULL, 'm' },
+		{ "cpus", required_argument, NULL, 'c' },
+		{ "serial", required_argument, NULL, 's' },
+		{ "qmp", required_argument, NULL, 'q' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "pidfile", required_argument, NULL, 'p' },
+		{ "no-reboot", no_argument, NULL, OPT_NO_REBOOT },
+		{ "payload", required_argument, NULL, OPT_PAYLOAD },
+		{ "payload-mode", required_argument, NULL, OPT_PAYLOAD_MODE },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	uint64_t v;
+	int c;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->memory = 256ULL << 20;
+	cfg->cpus = 1;
+	cfg->serial_spec = "stdio";
+	cfg->name = "vireo";
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":k:i:a:m:c:s:q:n:p:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'k': cfg->kernel = optarg; break;
+		case 'i': cfg->initrd = optarg; break;
+		case 'a': cfg->cmdline = optarg; break;
+		case 'm':
+			if (parse_size(optarg, 1ULL << 20, &v) < 0)
+				return usage_error("--memory: %s", err_message());
+			if (v < (16ULL << 20) || (v & 0xfffff))
+				return usage_error("--memory: %s is not a whole number of MiB of at least 16M", optarg);
+			if (v > (1ULL << 40))
+				return usage_error("--memory: %s is more than the 1T vireo supports", optarg);
+			cfg->memory = v;
+			break;
+		case 'c':
+			if (parse_uint(optarg, 1, VM_MAX_CPUS, &v) < 0)
+				return usage_error("--cpus: %s", err_message());
+			cfg->cpus = (unsigned)v;
+			break;
+		case 's':
+			if (strcmp(optarg, "stdio") && strcmp(optarg, "none") && strncmp(optarg, "file:", 5) &&
+			    strncmp(optarg, "unix:", 5))
+				return usage_error("--serial: '%s' is not stdio, file:PATH, unix:PATH or none", optarg);
+			if ((!strncmp(optarg, "file:", 5) || !strncmp(optarg, "unix:", 5)) && !optarg[5])
+				return usage_error("--serial: '%s' names no path", optarg);
+			cfg->serial_spec = optarg;
+			break;
+		case 'q':
+			if (strncmp(optarg, "unix:", 5) || !optarg[5])
+				return usage_error("--qmp: '%s' is not unix:PATH", optarg);
+			cfg->qmp_path = optarg + 5;
+			break;
+		case 'n':
+			if (!*optarg || strlen(optarg) > 64)
+				return usage_error("--name: the name must have 1 to 64 characters");
+			cfg->name = optarg;
+			break;
+		case 'p': cfg->pidfile = optarg; break;
+		case OPT_NO_REBOOT: cfg->no_reboot = true; break;
+		case OPT_PAYLOAD: cfg->payload = optarg; break;
+		case OPT_PAYLOAD_MODE:
+			if (!strcmp(optarg, "long"))
+				cfg->payload_long_mode = true;
+			else if (strcmp(optarg, "real"))
+				return usage_error("--payload-mode: '%s' is not real or long", optarg);
+			break;
+		case 'h':
+			usage(stdout);
+			return -1;
+		case 'V':
+			printf("vireo-vmm %s\n", VMM_VERSION);
+			return -1;
+		case ':':
+			return usage_error("option '%s' needs a value", argv[optind - 1]);
+		default:
+			return usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	if (!cfg->kernel && !cfg->payload)
+		return usage_error("nothing to run: give --kernel FILE (or --payload FILE)");
+	if (cfg->kernel && cfg->payload)
+		return usage_error("--kernel and --payload exclude each other");
+	if ((cfg->initrd || cfg->cmdline) && !cfg->kernel)
+		return usage_error("--initrd and --cmdline need --kernel");
+	return 0;
+}
+

@@ -1,0 +1,112 @@
+/* The machine of vireo-vmm: one KVM VM, its memory, buses, vCPUs and devices,
+ * and the run state shared by the vCPU threads and the main (QMP) thread. */
+#ifndef VIREO_VMM_VM_H
+#define VIREO_VMM_VM_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vmm/bus.h"
+#include "vmm/devices/device.h"
+#include "vmm/evloop.h"
+#include "vmm/memory.h"
+
+#define VM_MAX_CPUS 255
+
+/* Exit statuses of vireo-vmm (documented in docs/man/vireo-vmm.1). */
+enum vm_exit_status {
+	VM_EXIT_OK = 0,            /* guest powered off, quit, or SIGTERM */
+	VM_EXIT_ERROR = 1,         /* host-side failure: KVM missing, file unreadable */
+	VM_EXIT_USAGE = 2,         /* bad command line */
+	VM_EXIT_GUEST_CRASH = 3,   /* triple fault (with --no-reboot) or KVM internal error */
+	VM_EXIT_HALTED = 4,        /* payload mode: the guest executed HLT */
+};
+
+enum vm_run_state { VM_STATE_RUNNING, VM_STATE_PAUSED, VM_STATE_SHUTDOWN };
+
+struct vcpu {
+	struct vm *vm;
+	unsigned index;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool thread_started;
+	bool parked;           /* out of KVM_RUN, waiting on vm->cond */
+	int tid;               /* thread id, for query-cpus-fast */
+};
+
+struct kvm_host_info {
+	bool device_present;   /* /dev/kvm exists */
+	bool pvm;              /* the kvm_pvm software hypervisor is loaded */
+	bool hw_virt;          /* the CPU has svm or vmx */
+};
+
+struct vm_config {
+	const char *name;
+	const char *kernel, *initrd, *cmdline;
+	const char *payload;          /* test payload instead of a kernel */
+	bool payload_long_mode;
+	uint64_t memory;
+	unsigned cpus;
+	const char *serial_spec;
+	const char *qmp_path;
+	const char *pidfile;
+	bool no_reboot;
+};
+
+struct vm {
+	struct vm_config cfg;
+	int kvm_fd, vm_fd;
+	int vcpu_mmap_size;
+	bool irqchip;                 /* in-kernel IOAPIC/PIC/LAPIC/PIT */
+	struct kvm_cpuid2 *supported_cpuid;
+	struct guest_mem mem;
+	struct bus pio, mmio;
+	struct evloop *loop;
+	struct vcpu vcpus[VM_MAX_CPUS];
+	unsigned ncpus;
+
+	/* Run control: requests from devices and QMP are flagged here and acted on by
+	 * the main thread; vCPU threads park on `cond` while paused. */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	enum vm_run_state state;
+	bool pause_requested;
+	unsigned parked_count;
+	unsigned live_vcpus;          /* vCPU threads still running their loop */
+	const char *crash_reason, *quit_reason;
+	bool reset_pending, poweroff_pending, quit_pending;
+	int exit_status;
+	uint64_t boot_entry_ns;       /* clock_ns() at start, for markers */
+
+	struct machine *machine;      /* devices, owned by machine.c */
+	struct vm_request_sink request_sink;
+};
+
+/* kvm.c */
+int kvm_probe_host(struct kvm_host_info *info);
+int kvm_open(struct vm *vm);
+int kvm_create_vm(struct vm *vm);
+int kvm_map_memory(struct vm *vm);
+void kvm_set_irq(void *vm, uint32_t gsi, int level);
+void kvm_close(struct vm *vm);
+
+/* vcpu.c */
+int vcpu_create(struct vm *vm, unsigned index);
+int vcpu_setup_boot(struct vcpu *vcpu, uint64_t entry, uint64_t boot_params, bool long_mode);
+int vcpu_reset(struct vcpu *vcpu);
+int vcpu_start(struct vcpu *vcpu);
+void vcpu_kick(struct vcpu *vcpu);
+void vcpu_dump_regs(struct vcpu *vcpu);
+void vcpu_destroy(struct vcpu *vcpu);
+
+/* run control (machine.c) */
+void vm_pause_all(struct vm *vm);
+void vm_resume_all(struct vm *vm);
+void vm_post_request(struct vm *vm, enum vm_request req);
+void vm_guest_crashed(struct vm *vm, const char *why);
+
+#endif
