@@ -28,6 +28,7 @@
 #define MSR_IA32_TSC 0x10
 #define MSR_IA32_MISC_ENABLE 0x1a0
 #define MSR_MTRR_DEF_TYPE 0x2ff
+#define MSR_IA32_APICBASE 0x1b
 
 #define X86_CR0_PE 0x1ULL
 #define X86_CR0_ET 0x10ULL
@@ -109,7 +110,7 @@ static int vcpu_set_msrs(struct vcpu *vcpu)
 	};
 	struct {
 		struct kvm_msrs hdr;
-		struct kvm_msr_entry e[ARRAY_SIZE(zeroed) + 2];
+		struct kvm_msr_entry e[ARRAY_SIZE(zeroed) + 3];
 	} m;
 	unsigned n = 0;
 	int rc;
@@ -121,6 +122,12 @@ static int vcpu_set_msrs(struct vcpu *vcpu)
 	m.e[n++].data = 1; /* fast strings */
 	m.e[n].index = MSR_MTRR_DEF_TYPE;
 	m.e[n++].data = (1u << 11) | 6; /* MTRRs on, default write-back */
+	if (vcpu->vm->irqchip) {
+		/* xAPIC mode at the default base (undoes a guest's switch to x2APIC);
+		 * bit 8 marks the bootstrap processor. */
+		m.e[n].index = MSR_IA32_APICBASE;
+		m.e[n++].data = 0xfee00000ULL | (1u << 11) | (vcpu->index == 0 ? 1u << 8 : 0);
+	}
 	m.hdr.nmsrs = n;
 	rc = ioctl(vcpu->fd, KVM_SET_MSRS, &m);
 	if (rc < 0)
@@ -131,20 +138,21 @@ static int vcpu_set_msrs(struct vcpu *vcpu)
 	return 0;
 }
 
-/* LINT0 as ExtINT (legacy PIC), LINT1 as NMI, as firmware leaves them. */
-static int vcpu_set_lint(struct vcpu *vcpu)
+/* The LAPIC as firmware leaves it: LINT0 ExtINT (legacy PIC), LINT1 NMI.
+ * Kept in vcpu->init_lapic and restored on every reset. */
+static int vcpu_init_lapic(struct vcpu *vcpu)
 {
-	struct kvm_lapic_state lapic;
-	uint32_t *lvt0 = (uint32_t *)&lapic.regs[0x350], *lvt1 = (uint32_t *)&lapic.regs[0x360];
+	struct kvm_lapic_state *lapic = &vcpu->init_lapic;
+	uint32_t lvt0, lvt1;
 
-	if (!vcpu->vm->irqchip)
-		return 0;
-	if (ioctl(vcpu->fd, KVM_GET_LAPIC, &lapic) < 0)
+	if (ioctl(vcpu->fd, KVM_GET_LAPIC, lapic) < 0)
 		return err_set_errno(ERR_INTERNAL, errno, "vCPU %u: KVM_GET_LAPIC", vcpu->index);
-	*lvt0 = (*lvt0 & ~0x700u) | (7u << 8);
-	*lvt1 = (*lvt1 & ~0x700u) | (4u << 8);
-	if (ioctl(vcpu->fd, KVM_SET_LAPIC, &lapic) < 0)
-		return err_set_errno(ERR_INTERNAL, errno, "vCPU %u: KVM_SET_LAPIC", vcpu->index);
+	memcpy(&lvt0, &lapic->regs[0x350], 4);
+	memcpy(&lvt1, &lapic->regs[0x360], 4);
+	lvt0 = (lvt0 & ~0x700u) | (7u << 8);
+	lvt1 = (lvt1 & ~0x700u) | (4u << 8);
+	memcpy(&lapic->regs[0x350], &lvt0, 4);
+	memcpy(&lapic->regs[0x360], &lvt1, 4);
 	return 0;
 }
 
@@ -164,22 +172,41 @@ int vcpu_create(struct vm *vm, unsigned index)
 	}
 	if (vcpu_set_cpuid(vcpu) < 0)
 		return -1;
+	if (ioctl(vcpu->fd, KVM_GET_SREGS, &vcpu->init_sregs) < 0)
+		return err_set_errno(ERR_INTERNAL, errno, "vCPU %u: KVM_GET_SREGS", index);
+	if (vm->irqchip && vcpu_init_lapic(vcpu) < 0)
+		return -1;
 	return vcpu_reset(vcpu);
 }
 
-/* Architectural state after power-on/INIT, with vireo's MSR defaults. */
+/* Architectural state after power-on, with vireo's MSR defaults; used at
+ * creation and on every reset, whatever the guest left behind. */
 int vcpu_reset(struct vcpu *vcpu)
 {
 	struct kvm_fpu fpu = { .fcw = 0x37f, .mxcsr = 0x1f80 };
+	struct kvm_regs regs = { .rflags = 2, .rip = 0xfff0 };
+	struct kvm_vcpu_events events;
+	struct kvm_xcrs xcrs = { .nr_xcrs = 1, .xcrs = { { .xcr = 0, .value = 1 } } };
 	struct kvm_mp_state mp = {
 		.mp_state = vcpu->index == 0 || !vcpu->vm->irqchip ? KVM_MP_STATE_RUNNABLE : KVM_MP_STATE_UNINITIALIZED,
 	};
 
+	memset(&events, 0, sizeof(events));
+	if (vcpu_set_msrs(vcpu) < 0)
+		return -1;
+	if (ioctl(vcpu->fd, KVM_SET_SREGS, &vcpu->init_sregs) < 0 || ioctl(vcpu->fd, KVM_SET_REGS, &regs) < 0)
+		return err_set_errno(ERR_INTERNAL, errno, "vCPU %u: resetting registers", vcpu->index);
 	if (ioctl(vcpu->fd, KVM_SET_FPU, &fpu) < 0)
 		return err_set_errno(ERR_INTERNAL, errno, "vCPU %u: KVM_SET_FPU", vcpu->index);
-	if (vcpu_set_msrs(vcpu) < 0 || vcpu_set_lint(vcpu) < 0)
-		return -1;
-	if (vcpu->vm->irqchip && ioctl(vcpu->fd, KVM_SET_MP_STATE, &mp) < 0)
+	if (vcpu->vm->has_xcrs && ioctl(vcpu->fd, KVM_SET_XCRS, &xcrs) < 0)
+		return err_set_errno(ERR_INTERNAL, errno, "vCPU %u: KVM_SET_XCRS", vcpu->index);
+	if (ioctl(vcpu->fd, KVM_SET_VCPU_EVENTS, &events) < 0)
+		log_debug("vCPU %u: KVM_SET_VCPU_EVENTS: %s", vcpu->index, strerror(errno));
+	if (!vcpu->vm->irqchip)
+		return 0;
+	if (ioctl(vcpu->fd, KVM_SET_LAPIC, &vcpu->init_lapic) < 0)
+		return err_set_errno(ERR_INTERNAL, errno, "vCPU %u: KVM_SET_LAPIC", vcpu->index);
+	if (ioctl(vcpu->fd, KVM_SET_MP_STATE, &mp) < 0)
 		return err_set_errno(ERR_INTERNAL, errno, "vCPU %u: KVM_SET_MP_STATE", vcpu->index);
 	return 0;
 }
@@ -204,8 +231,7 @@ int vcpu_setup_boot(struct vcpu *vcpu, uint64_t entry, uint64_t boot_params, boo
 	struct kvm_sregs sregs;
 	struct kvm_regs regs;
 
-	if (ioctl(vcpu->fd, KVM_GET_SREGS, &sregs) < 0)
-		return err_set_errno(ERR_INTERNAL, errno, "vCPU %u: KVM_GET_SREGS", vcpu->index);
+	sregs = vcpu->init_sregs;
 	memset(&regs, 0, sizeof(regs));
 	regs.rflags = 2;
 	if (long_mode) {

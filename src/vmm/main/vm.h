@@ -36,6 +36,8 @@ struct vcpu {
 	bool thread_started;
 	bool parked;           /* out of KVM_RUN, waiting on vm->cond */
 	int tid;               /* thread id, for query-cpus-fast */
+	struct kvm_sregs init_sregs;       /* power-on segment/control state */
+	struct kvm_lapic_state init_lapic; /* LAPIC as firmware leaves it */
 };
 
 struct kvm_host_info {
@@ -62,6 +64,7 @@ struct vm {
 	int kvm_fd, vm_fd;
 	int vcpu_mmap_size;
 	bool irqchip;                 /* in-kernel IOAPIC/PIC/LAPIC/PIT */
+	bool has_xcrs;                /* KVM_CAP_XCRS */
 	struct kvm_cpuid2 *supported_cpuid;
 	struct guest_mem mem;
 	struct bus pio, mmio;
