@@ -1,0 +1,621 @@
+/* Unit tests of src/conf: domain XML parse/validate/format over the corpus in
+ * data/good (round trip stable, accepted by libvirt's virt-xml-validate) and
+ * data/bad (each refused with the error its first-line comment names), plus
+ * units, uuid/mac/cpuset helpers, runtime fields and XML bombs. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "common/util.h"
+#include "conf/domain_conf.h"
+#include "conf/xml_util.h"
+
+static const char *data_dir = "data";
+
+static char *load(const char *path)
+{
+	uint8_t *data = NULL;
+	size_t len = 0;
+	char *text;
+
+	if (read_file_all(path, 4 << 20, &data, &len) < 0)
+		fail_msg("cannot read %s: %s", path, err_message());
+	text = realloc(data, len + 1);
+	assert_non_null(text);
+	text[len] = '\0';
+	return text;
+}
+
+static struct dom_def *parse_str(const char *xml, unsigned int flags)
+{
+	return dom_parse_xml(xml, strlen(xml), flags);
+}
+
+#define DOC(body) "<domain type='kvm'>\n  <name>t</name>\n  <memory>1024</memory>\n" \
+	"  <os><type>hvm</type></os>\n" body "</domain>\n"
+
+/* ---- corpus ---- */
+
+static void test_good_document_round_trip_is_stable(void **state)
+{
+	const char *path = *state;
+	autofree char *xml = load(path);
+	autofree char *out1 = NULL, *out2 = NULL;
+	struct dom_def *def, *again;
+
+	def = parse_str(xml, DOM_PARSE_VALIDATE);
+	if (!def)
+		fail_msg("%s: %s", path, err_message());
+	out1 = dom_format_xml(def, DOM_FORMAT_INACTIVE);
+	assert_non_null(out1);
+	again = parse_str(out1, DOM_PARSE_VALIDATE);
+	if (!again)
+		fail_msg("%s: formatted output does not parse: %s\n%s", path, err_message(), out1);
+	out2 = dom_format_xml(again, DOM_FORMAT_INACTIVE);
+	assert_non_null(out2);
+	/* define -> dumpxml -> define -> dumpxml gives the same text, uuid and MACs included */
+	assert_string_equal(out1, out2);
+	assert_memory_equal(def->uuid, again->uuid, DOM_UUID_LEN);
+	dom_def_free(def);
+	dom_def_free(again);
+}
+
+static void test_good_document_dumpxml_passes_virt_xml_validate(void **state)
+{
+	const char *path = *state;
+	autofree char *xml = load(path);
+	autofree char *out = NULL;
+	char tmp[] = "/tmp/vireo-conf-XXXXXX", log[] = "/tmp/vireo-conf-log-XXXXXX", cmd[256];
+	struct dom_def *def;
+	int fd, logfd, rc;
+	FILE *f;
+
+	if (system("command -v virt-xml-validate >/dev/null 2>&1") != 0)
+		skip(); /* libvirt-clients is in scripts/deps.sh; only a bare machine lacks it */
+	def = parse_str(xml, DOM_PARSE_VALIDATE);
+	if (!def)
+		fail_msg("%s: %s", path, err_message());
+	out = dom_format_xml(def, DOM_FORMAT_INACTIVE);
+	dom_def_free(def);
+	assert_non_null(out);
+	fd = mkstemp(tmp);
+	logfd = mkstemp(log);
+	assert_true(fd >= 0 && logfd >= 0);
+	close(logfd);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	assert_int_equal(fputs(out, f) >= 0, 1);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "virt-xml-validate %s domain >%s 2>&1", tmp, log);
+	rc = system(cmd);
+	if (rc != 0) {
+		autofree char *why = load(log);
+
+		unlink(tmp);
+		unlink(log);
+		fail_msg("%s: virt-xml-validate refused the dumpxml (%d):\n%s\n%s", path, rc, why, out);
+	}
+	unlink(tmp);
+	unlink(log);
+}
+
+static void test_bad_document_is_refused_naming_its_problem(void **state)
+{
+	const char *path = *state;
+	autofree char *xml = load(path);
+	char expect[512];
+	const char *start = strstr(xml, "<!-- expect: "), *end;
+	struct dom_def *def;
+
+	if (!start || start != xml || !(end = strstr(start, " -->")))
+		fail_msg("%s: first line must be <!-- expect: ... -->", path);
+	start += strlen("<!-- expect: ");
+	assert_true((size_t)(end - start) < sizeof(expect));
+	memcpy(expect, start, (size_t)(end - start));
+	expect[end - start] = '\0';
+	err_clear();
+	def = parse_str(xml, DOM_PARSE_VALIDATE);
+	if (def) {
+		dom_def_free(def);
+		fail_msg("%s: accepted, expected error containing '%s'", path, expect);
+	}
+	assert_int_equal(err_code(), ERR_INVALID);
+	if (!strstr(err_message(), expect))
+		fail_msg("%s: error '%s' does not contain '%s'", path, err_message(), expect);
+}
+
+/* ---- units, uuid, mac, cpuset ---- */
+
+static void test_scale_follows_libvirt_units(void **state)
+{
+	static const struct {
+		const char *unit;
+		uint64_t bytes_for_3;
+	} cases[] = {
+		{ "b", 3 }, { "bytes", 3 }, { "KB", 3000 }, { "k", 3072 }, { "KiB", 3072 },
+		{ "MB", 3000000 }, { "M", 3 << 20 }, { "MiB", 3 << 20 }, { "GB", 3000000000ULL },
+		{ "G", 3ULL << 30 }, { "GiB", 3ULL << 30 }, { "TB", 3000000000000ULL },
+		{ "T", 3ULL << 40 }, { "TiB", 3ULL << 40 }, { NULL, 3072 }, { "", 3072 },
+	};
+	uint64_t v;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		assert_int_equal(xmlu_scale("3", cases[i].unit, 1024, UINT64_MAX, &v), 0);
+		if (v != cases[i].bytes_for_3)
+			fail_msg("unit '%s': %llu", cases[i].unit ? cases[i].unit : "(none)",
+				 (unsigned long long)v);
+	}
+	assert_int_equal(xmlu_scale("3", "KiBB", 1024, UINT64_MAX, &v), -1);
+	assert_non_null(strstr(err_message(), "unknown unit 'KiBB'"));
+	assert_int_equal(xmlu_scale("-3", "KiB", 1024, UINT64_MAX, &v), -1);
+	assert_int_equal(xmlu_scale("20000000", "EiB", 1024, UINT64_MAX, &v), -1);
+	assert_non_null(strstr(err_message(), "too large"));
+}
+
+static void test_memory_is_stored_in_kib_rounded_up(void **state)
+{
+	struct dom_def *def;
+
+	(void)state;
+	def = parse_str("<domain type='kvm'><name>m</name><memory unit='b'>1025</memory>"
+			"<currentMemory unit='KB'>1</currentMemory><os><type>hvm</type></os></domain>", 0);
+	assert_non_null(def);
+	assert_int_equal(def->memory_kib, 2);
+	assert_int_equal(def->current_memory_kib, 1);
+	dom_def_free(def);
+	def = parse_str(DOC(""), 0);
+	assert_non_null(def);
+	assert_int_equal(def->memory_kib, 1024);        /* no unit: KiB */
+	assert_int_equal(def->current_memory_kib, 1024); /* defaults to memory */
+	assert_int_equal(def->vcpus_max, 1);
+	assert_int_equal(def->vcpus_current, 1);
+	dom_def_free(def);
+}
+
+static void test_uuid_parse_and_format_round_trip(void **state)
+{
+	uint8_t u[DOM_UUID_LEN];
+	char s[DOM_UUID_STRLEN + 1];
+
+	(void)state;
+	assert_int_equal(dom_uuid_parse("C7A5FDBD-cdaf-4f5c-9b5f-1e8a5b0c3a11", u), 0);
+	assert_int_equal(u[0], 0xc7);
+	assert_int_equal(u[15], 0x11);
+	dom_uuid_format(u, s);
+	assert_string_equal(s, "c7a5fdbd-cdaf-4f5c-9b5f-1e8a5b0c3a11");
+	assert_int_equal(dom_uuid_parse("c7a5fdbdcdaf4f5c9b5f1e8a5b0c3a11", u), 0);
+	dom_uuid_format(u, s);
+	assert_string_equal(s, "c7a5fdbd-cdaf-4f5c-9b5f-1e8a5b0c3a11");
+	assert_int_equal(dom_uuid_parse("c7a5fdbd-cdaf-4f5c-9b5f-1e8a5b0c3a1", u), -1);
+	assert_int_equal(dom_uuid_parse("c7a5fdbd-cdaf-4f5c-9b5f-1e8a5b0c3a1g", u), -1);
+	assert_int_equal(dom_uuid_parse("c7a5fdbd-cdaf-4f5c-9b5f+1e8a5b0c3a11", u), -1);
+	assert_int_equal(dom_uuid_parse("", u), -1);
+	assert_non_null(strstr(err_message(), "is not a UUID"));
+}
+
+static void test_missing_uuid_is_generated_as_random_v4(void **state)
+{
+	struct dom_def *a = parse_str(DOC(""), 0), *b = parse_str(DOC(""), 0);
+
+	(void)state;
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_int_equal(a->uuid[6] >> 4, 4);
+	assert_int_equal(a->uuid[8] & 0xc0, 0x80);
+	assert_memory_not_equal(a->uuid, b->uuid, DOM_UUID_LEN);
+	dom_def_free(a);
+	dom_def_free(b);
+}
+
+static void test_mac_parse_format_and_generate(void **state)
+{
+	uint8_t m[DOM_MAC_LEN];
+	char s[18];
+	struct dom_def *def;
+
+	(void)state;
+	assert_int_equal(dom_mac_parse("52:54:00:AB:cd:0f", m), 0);
+	dom_mac_format(m, s);
+	assert_string_equal(s, "52:54:00:ab:cd:0f");
+	assert_int_equal(dom_mac_parse("52:54:00:ab:cd", m), -1);
+	assert_int_equal(dom_mac_parse("52-54-00-ab-cd-0f", m), -1);
+	assert_int_equal(dom_mac_parse("52:54:00:ab:cd:0g", m), -1);
+	assert_int_equal(dom_mac_generate(m), 0);
+	assert_int_equal(m[0], 0x52);
+	assert_int_equal(m[1], 0x54);
+	assert_int_equal(m[2], 0x00);
+	def = parse_str(DOC("<devices><interface type='network'><source network='default'/>"
+			    "</interface><interface type='network'><source network='default'/>"
+			    "</interface></devices>"), DOM_PARSE_VALIDATE);
+	assert_non_null(def);
+	assert_int_equal(def->nnets, 2);
+	assert_memory_equal(def->nets[0].mac, "\x52\x54\x00", 3);
+	assert_memory_not_equal(def->nets[0].mac, def->nets[1].mac, DOM_MAC_LEN);
+	dom_def_free(def);
+}
+
+static void test_cpuset_parse_and_normalised_format(void **state)
+{
+	struct dom_bitmap map;
+	autofree char *s = NULL;
+
+	(void)state;
+	assert_int_equal(dom_bitmap_parse("6,0-3,^2,4", 16, &map), 0);
+	assert_true(dom_bitmap_test(&map, 0));
+	assert_false(dom_bitmap_test(&map, 2));
+	assert_true(dom_bitmap_test(&map, 6));
+	assert_false(dom_bitmap_test(&map, 5));
+	s = dom_bitmap_format(&map);
+	assert_string_equal(s, "0-1,3-4,6");
+	assert_int_equal(dom_bitmap_parse("0-16", 16, &map), -1);
+	assert_int_equal(dom_bitmap_parse("3-1", 16, &map), -1);
+	assert_int_equal(dom_bitmap_parse("1,,2", 16, &map), -1);
+	assert_int_equal(dom_bitmap_parse("99999999999999999999", 16, &map), -1);
+	assert_int_equal(dom_bitmap_parse("", 16, &map), -1);
+}
+
+/* ---- field values ---- */
+
+static void test_full_document_fills_every_field(void **state)
+{
+	char path[512];
+	autofree char *xml = NULL;
+	struct dom_def *d;
+	char uuid[DOM_UUID_STRLEN + 1];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/good/full.xml", data_dir);
+	xml = load(path);
+	d = parse_str(xml, DOM_PARSE_VALIDATE);
+	if (!d)
+		fail_msg("%s", err_message());
+	assert_int_equal(d->virt_type, DOM_VIRT_KVM);
+	assert_string_equal(d->name, "web-01");
+	dom_uuid_format(d->uuid, uuid);
+	assert_string_equal(uuid, "c7a5fdbd-cdaf-4f5c-9b5f-1e8a5b0c3a11");
+	assert_string_equal(d->description, "Serves www; owner: ops & web team");
+	assert_int_equal(d->memory_kib, 2 * 1024 * 1024);
+	assert_int_equal(d->current_memory_kib, 1536 * 1024);
+	assert_int_equal(d->vcpus_max, 4);
+	assert_int_equal(d->vcpus_current, 2);
+	assert_true(d->has_numatune);
+	assert_true(dom_bitmap_test(&d->numatune_nodeset, 0));
+	assert_string_equal(d->os.machine, "q35");
+	assert_string_equal(d->os.kernel, "/var/lib/vireo/boot/vmlinuz");
+	assert_string_equal(d->os.cmdline, "console=ttyS0 root=/dev/vda1 quiet");
+	assert_int_equal(d->os.nboot, 1);
+	assert_true(d->features.acpi && d->features.apic && !d->features.hyperv);
+	assert_int_equal(d->cpu.mode, DOM_CPU_HOST_PASSTHROUGH);
+	assert_int_equal(d->cpu.cores, 2);
+	assert_int_equal(d->clock.timers[DOM_TIMER_RTC].tickpolicy, DOM_TICK_CATCHUP);
+	assert_int_equal(d->clock.timers[DOM_TIMER_HPET].present, DOM_TRISTATE_OFF);
+	assert_false(d->clock.timers[DOM_TIMER_TSC].present_set);
+	assert_int_equal(d->on_crash, DOM_ACTION_COREDUMP_DESTROY);
+	assert_int_equal(d->ndisks, 2);
+	assert_int_equal(d->disks[0].format, DOM_DISK_FORMAT_QCOW2);
+	assert_int_equal(d->disks[0].cache, DOM_CACHE_NONE);
+	assert_int_equal(d->disks[0].io, DOM_IO_NATIVE);
+	assert_string_equal(d->disks[0].path, "/var/lib/vireo/images/web-01.qcow2");
+	assert_string_equal(d->disks[0].serial, "WEB01-ROOT");
+	assert_int_equal(d->disks[0].iotune.total_bytes_sec, 104857600);
+	assert_int_equal(d->disks[0].iotune.total_iops_sec_max_length, 10);
+	assert_true(d->disks[1].readonly);
+	assert_int_equal(d->nnets, 1);
+	assert_memory_equal(d->nets[0].mac, "\x52\x54\x00\x12\x34\x56", 6);
+	assert_string_equal(d->nets[0].source, "default");
+	assert_int_equal(d->nserials, 1);
+	assert_int_equal(d->nconsoles, 1);
+	assert_string_equal(d->channels[0].name, "org.qemu.guest_agent.0");
+	assert_string_equal(d->channels[0].path, "/run/vireo/web-01/agent.sock");
+	assert_true(d->balloon.present);
+	assert_int_equal(d->balloon.stats_period, 10);
+	assert_string_equal(d->rngs[0].backend, "/dev/urandom");
+	dom_def_free(d);
+}
+
+static void test_format_escapes_markup_in_text_and_attributes(void **state)
+{
+	struct dom_def *def, *again;
+	autofree char *out = NULL;
+
+	(void)state;
+	def = parse_str("<domain type='kvm'><name>esc</name><description>a &lt;b&gt; &amp; 'c' \"d\""
+			"</description><memory>1024</memory><os><type>hvm</type><kernel>/k</kernel>"
+			"<cmdline>x=\"1\" &amp;&amp; y='2'</cmdline></os><devices><disk type='file'>"
+			"<source file=\"/img/it's&amp;&lt;.img\"/><target dev='vda'/></disk></devices>"
+			"</domain>", DOM_PARSE_VALIDATE);
+	assert_non_null(def);
+	out = dom_format_xml(def, 0);
+	assert_non_null(out);
+	assert_non_null(strstr(out, "<description>a &lt;b&gt; &amp; &apos;c&apos; &quot;d&quot;</description>"));
+	assert_non_null(strstr(out, "<source file='/img/it&apos;s&amp;&lt;.img'/>"));
+	again = parse_str(out, DOM_PARSE_VALIDATE);
+	assert_non_null(again);
+	assert_string_equal(again->os.cmdline, "x=\"1\" && y='2'");
+	assert_string_equal(again->disks[0].path, "/img/it's&<.img");
+	dom_def_free(def);
+	dom_def_free(again);
+}
+
+static void test_runtime_fields_kept_only_for_status_and_active_format(void **state)
+{
+	const char *xml = "<domain type='kvm' id='7'><name>r</name><memory>1024</memory>"
+			  "<os><type>hvm</type></os><devices><interface type='bridge'>"
+			  "<source bridge='br0'/><target dev='vnet3'/></interface>"
+			  "<serial type='pty'><source path='/dev/pts/4'/><target port='0'/></serial>"
+			  "</devices></domain>";
+	struct dom_def *def;
+	autofree char *active = NULL, *inactive = NULL;
+
+	(void)state;
+	def = parse_str(xml, 0);
+	assert_non_null(def);
+	assert_int_equal(def->id, -1); /* a define ignores the runtime id, like libvirt */
+	assert_null(def->nets[0].target_dev);
+	assert_null(def->serials[0].pty_path);
+	dom_def_free(def);
+
+	def = parse_str(xml, DOM_PARSE_STATUS);
+	assert_non_null(def);
+	assert_int_equal(def->id, 7);
+	assert_string_equal(def->nets[0].target_dev, "vnet3");
+	assert_string_equal(def->serials[0].pty_path, "/dev/pts/4");
+	active = dom_format_xml(def, 0);
+	inactive = dom_format_xml(def, DOM_FORMAT_INACTIVE);
+	assert_non_null(strstr(active, "<domain type='kvm' id='7'>"));
+	assert_non_null(strstr(active, "<target dev='vnet3'/>"));
+	assert_non_null(strstr(active, "<source path='/dev/pts/4'/>"));
+	assert_non_null(strstr(inactive, "<domain type='kvm'>"));
+	assert_null(strstr(inactive, "vnet3"));
+	assert_null(strstr(inactive, "/dev/pts/4"));
+	dom_def_free(def);
+}
+
+static void test_copy_formats_identically_to_original(void **state)
+{
+	char path[512];
+	autofree char *xml = NULL, *a = NULL, *b = NULL;
+	struct dom_def *def, *copy;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/good/full.xml", data_dir);
+	xml = load(path);
+	def = parse_str(xml, 0);
+	assert_non_null(def);
+	def->id = 12;
+	copy = dom_def_copy(def);
+	assert_non_null(copy);
+	assert_ptr_not_equal(copy->disks, def->disks);
+	a = dom_format_xml(def, 0);
+	b = dom_format_xml(copy, 0);
+	assert_string_equal(a, b);
+	assert_int_equal(copy->id, 12);
+	dom_def_free(def);
+	dom_def_free(copy);
+}
+
+static void test_validate_checks_a_def_built_in_code(void **state)
+{
+	struct dom_def *def = parse_str(DOC(""), 0);
+
+	(void)state;
+	assert_non_null(def);
+	assert_int_equal(dom_validate(def), 0);
+	def->vcpus_current = def->vcpus_max + 1;
+	assert_int_equal(dom_validate(def), -1);
+	def->vcpus_current = 1;
+	free(def->name);
+	def->name = strdup(".hidden");
+	assert_int_equal(dom_validate(def), -1);
+	assert_non_null(strstr(err_message(), "'.hidden'"));
+	dom_def_free(def);
+}
+
+/* ---- hostile input ---- */
+
+static void test_oversized_document_is_refused_before_parsing(void **state)
+{
+	size_t len = XMLU_MAX_INPUT + 1;
+	char *xml = malloc(len);
+
+	(void)state;
+	assert_non_null(xml);
+	memset(xml, ' ', len);
+	memcpy(xml, "<domain type='kvm'>", 19);
+	assert_null(dom_parse_xml(xml, len, 0));
+	assert_non_null(strstr(err_message(), "too large"));
+	free(xml);
+}
+
+static void test_entity_expansion_bomb_is_refused_quickly(void **state)
+{
+	/* "quadratic blowup" has no DOCTYPE keyword in a comment trick: it must
+	 * still be refused because it declares an entity */
+	const char *xml = "<?xml version='1.0'?>\n<!DOCTYPE d [<!ENTITY a "
+			  "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\">]>\n"
+			  "<domain type='kvm'><name>&a;&a;&a;&a;&a;&a;&a;&a;</name></domain>";
+	uint64_t t0 = clock_ns();
+
+	(void)state;
+	assert_null(parse_str(xml, 0));
+	assert_non_null(strstr(err_message(), "not allowed"));
+	assert_true(clock_ns() - t0 < 100000000ULL);
+}
+
+static void test_external_entity_is_never_loaded(void **state)
+{
+	/* no DOCTYPE keyword: an XInclude-style or undeclared entity reference */
+	const char *xml = "<domain type='kvm'><name>&passwd;</name><memory>1</memory>"
+			  "<os><type>hvm</type></os></domain>";
+	const char *xinc = "<domain type='kvm' xmlns:xi='http://www.w3.org/2001/XInclude'>"
+			   "<name>x</name><memory>1</memory><os><type>hvm</type></os>"
+			   "<xi:include href='file:///etc/passwd' parse='text'/></domain>";
+
+	(void)state;
+	assert_null(parse_str(xml, 0));
+	assert_non_null(strstr(err_message(), "XML syntax error"));
+	assert_null(parse_str(xinc, 0));
+	assert_non_null(strstr(err_message(), "unknown element <xi:include>"));
+}
+
+static void test_too_many_devices_are_refused(void **state)
+{
+	struct xmlu_buf b = { 0 };
+	autofree char *xml = NULL;
+
+	(void)state;
+	xmlu_buf_printf(&b, "<domain type='kvm'><name>n</name><memory>1024</memory>"
+			"<os><type>hvm</type></os><devices>");
+	for (int i = 0; i <= DOM_MAX_DEVICES; i++)
+		xmlu_buf_printf(&b, "<rng model='virtio'><backend model='random'>/dev/urandom"
+				"</backend></rng>\n");
+	xmlu_buf_printf(&b, "</devices></domain>");
+	xml = xmlu_buf_finish(&b);
+	assert_non_null(xml);
+	assert_null(parse_str(xml, 0));
+	assert_non_null(strstr(err_message(), "more than 256 devices"));
+}
+
+static void test_truncated_and_binary_input_is_refused(void **state)
+{
+	static const char junk[] = "<domain type='kvm'>\0\x01\xff<name>";
+
+	(void)state;
+	assert_null(dom_parse_xml(junk, sizeof(junk) - 1, 0));
+	assert_int_equal(err_code(), ERR_INVALID);
+	assert_null(dom_parse_xml("", 0, 0));
+	assert_null(dom_parse_xml(NULL, 10, 0));
+	for (size_t cut = 1; cut < 40; cut++) {
+		const char *xml = DOC("");
+
+		assert_null(dom_parse_xml(xml, cut, 0));
+	}
+}
+
+/* ---- corpus walking ---- */
+
+struct corpus {
+	struct CMUnitTest *tests;
+	size_t n, cap;
+};
+
+static int add_case(struct corpus *c, const char *name, CMUnitTestFunction fn, char *path)
+{
+	struct CMUnitTest *t;
+
+	if (c->n == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 64;
+		t = realloc(c->tests, c->cap * sizeof(*t));
+		if (!t)
+			return -1;
+		c->tests = t;
+	}
+	c->tests[c->n++] = (struct CMUnitTest){ .name = name, .test_func = fn, .initial_state = path };
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Each corpus file becomes named test cases, so a failure says which file. */
+static int add_corpus(struct corpus *c, const char *sub, const char *const *labels,
+		      const CMUnitTestFunction *fns, size_t nfns)
+{
+	char dir[512], *names[512];
+	size_t n = 0;
+	DIR *d;
+	struct dirent *e;
+
+	snprintf(dir, sizeof(dir), "%s/%s", data_dir, sub);
+	d = opendir(dir);
+	if (!d) {
+		fprintf(stderr, "cannot open corpus %s\n", dir);
+		return -1;
+	}
+	while ((e = readdir(d)) && n < ARRAY_SIZE(names)) {
+		size_t l = strlen(e->d_name);
+
+		if (l > 4 && !strcmp(e->d_name + l - 4, ".xml"))
+			names[n++] = strdup(e->d_name);
+	}
+	closedir(d);
+	qsort(names, n, sizeof(names[0]), cmp_str);
+	for (size_t i = 0; i < n; i++) {
+		for (size_t f = 0; f < nfns; f++) {
+			char *path = malloc(strlen(dir) + strlen(names[i]) + 2);
+			char *label = malloc(strlen(sub) + strlen(names[i]) + strlen(labels[f]) + 8);
+
+			if (!path || !label)
+				return -1;
+			sprintf(path, "%s/%s", dir, names[i]);
+			sprintf(label, "%s/%s: %s", sub, names[i], labels[f]);
+			if (add_case(c, label, fns[f], path) < 0)
+				return -1;
+		}
+		free(names[i]);
+	}
+	return (int)n;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct CMUnitTest fixed[] = {
+		cmocka_unit_test(test_scale_follows_libvirt_units),
+		cmocka_unit_test(test_memory_is_stored_in_kib_rounded_up),
+		cmocka_unit_test(test_uuid_parse_and_format_round_trip),
+		cmocka_unit_test(test_missing_uuid_is_generated_as_random_v4),
+		cmocka_unit_test(test_mac_parse_format_and_generate),
+		cmocka_unit_test(test_cpuset_parse_and_normalised_format),
+		cmocka_unit_test(test_full_document_fills_every_field),
+		cmocka_unit_test(test_format_escapes_markup_in_text_and_attributes),
+		cmocka_unit_test(test_runtime_fields_kept_only_for_status_and_active_format),
+		cmocka_unit_test(test_copy_formats_identically_to_original),
+		cmocka_unit_test(test_validate_checks_a_def_built_in_code),
+		cmocka_unit_test(test_oversized_document_is_refused_before_parsing),
+		cmocka_unit_test(test_entity_expansion_bomb_is_refused_quickly),
+		cmocka_unit_test(test_external_entity_is_never_loaded),
+		cmocka_unit_test(test_too_many_devices_are_refused),
+		cmocka_unit_test(test_truncated_and_binary_input_is_refused),
+	};
+	static const char *const good_labels[] = { "round trip is stable", "virt-xml-validate accepts dumpxml" };
+	static const CMUnitTestFunction good_fns[] = {
+		test_good_document_round_trip_is_stable,
+		test_good_document_dumpxml_passes_virt_xml_validate,
+	};
+	static const char *const bad_labels[] = { "refused naming its problem" };
+	static const CMUnitTestFunction bad_fns[] = { test_bad_document_is_refused_naming_its_problem };
+	struct corpus c = { 0 };
+	int ngood, nbad, rc;
+
+	if (argc > 1)
+		data_dir = argv[1];
+	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++)
+		if (add_case(&c, fixed[i].name, fixed[i].test_func, NULL) < 0)
+			return 1;
+	ngood = add_corpus(&c, "good", good_labels, good_fns, ARRAY_SIZE(good_fns));
+	nbad = add_corpus(&c, "bad", bad_labels, bad_fns, ARRAY_SIZE(bad_fns));
+	/* an empty or missing corpus must fail, not pass vacuously */
+	if (ngood < 5 || nbad < 20) {
+		fprintf(stderr, "corpus too small or missing in %s (good %d, bad %d)\n", data_dir, ngood, nbad);
+		return 1;
+	}
+	rc = _cmocka_run_group_tests("conf-domain", c.tests, c.n, NULL, NULL);
+	for (size_t i = ARRAY_SIZE(fixed); i < c.n; i++) {
+		free((void *)c.tests[i].name);
+		free(c.tests[i].initial_state);
+	}
+	free(c.tests);
+	return rc;
+}
