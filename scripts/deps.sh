@@ -13,6 +13,8 @@ packages=(
 	qemu-system-x86 qemu-utils libvirt-clients
 	# lab images
 	busybox-static cpio xz-utils kmod e2fsprogs
+	# ACPI: iasl disassembles the generated tables in unit tests
+	acpica-tools
 	# misc test tools
 	iproute2 procps psmisc util-linux file python3
 )
