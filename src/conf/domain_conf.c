@@ -31,7 +31,7 @@ static const char *const hv_names[] = {
 	"relaxed", "vapic", "spinlocks", "vpindex", "runtime", "synic", "stimer", "reset",
 	"frequencies", "reenlightenment", "tlbflush", "ipi", "evmcs", NULL
 };
-static const char *const onoff_names[] = { "", "on", "off" };
+static const char *const onoff_names[] = { "", "on", "off", NULL };
 
 const char *dom_action_name(enum dom_action action)
 {
@@ -858,6 +858,9 @@ int dom_validate(const struct dom_def *def)
 			       def->name, def->vcpus_current, def->vcpus_max);
 	if ((def->os.initrd || def->os.cmdline) && !def->os.kernel)
 		return err_set(ERR_INVALID, "domain '%s': <initrd>/<cmdline> need a <kernel>", def->name);
+	if ((def->os.kernel && def->os.kernel[0] != '/') || (def->os.initrd && def->os.initrd[0] != '/'))
+		return err_set(ERR_INVALID, "domain '%s': <kernel> and <initrd> must be absolute paths",
+			       def->name);
 	if (validate_cpu(def) < 0 || dom_devices_validate(def) < 0)
 		return err_prefix("domain '%s'", def->name);
 	return 0;
@@ -889,7 +892,7 @@ static void format_features(struct xmlu_buf *b, const struct dom_def *def)
 	}
 	if (def->features.hyperv) {
 		xmlu_buf_start(b, "hyperv");
-		xmlu_buf_attr(b, "mode", hyperv_modes[def->features.hyperv_mode]);
+		xmlu_buf_attr(b, "mode", XMLU_NAME(hyperv_modes, def->features.hyperv_mode));
 		for (int i = 0; i < DOM_HV_LAST; i++)
 			any_hv |= def->features.hv[i] != DOM_TRISTATE_ABSENT;
 		if (def->features.hyperv_mode == DOM_HYPERV_PASSTHROUGH || !any_hv) {
@@ -899,14 +902,14 @@ static void format_features(struct xmlu_buf *b, const struct dom_def *def)
 			for (int i = 0; i < DOM_HV_LAST; i++) {
 				if (def->features.hv[i] == DOM_TRISTATE_ABSENT)
 					continue;
-				xmlu_buf_start(b, hv_names[i]);
-				xmlu_buf_attr(b, "state", onoff_names[def->features.hv[i]]);
+				xmlu_buf_start(b, XMLU_NAME(hv_names, i));
+				xmlu_buf_attr(b, "state", XMLU_NAME(onoff_names, def->features.hv[i]));
 				if (i == DOM_HV_SPINLOCKS && def->features.hv_spinlock_retries)
 					xmlu_buf_attr_u(b, "retries", def->features.hv_spinlock_retries);
 				if (i == DOM_HV_STIMER && def->features.hv_stimer_direct) {
 					xmlu_buf_end_open(b);
 					xmlu_buf_start(b, "direct");
-					xmlu_buf_attr(b, "state", onoff_names[def->features.hv_stimer_direct]);
+					xmlu_buf_attr(b, "state", XMLU_NAME(onoff_names, def->features.hv_stimer_direct));
 					xmlu_buf_end_empty(b);
 					xmlu_buf_close(b, "stimer");
 				} else {
@@ -925,7 +928,7 @@ static void format_cpu(struct xmlu_buf *b, const struct dom_def *def)
 		return;
 	xmlu_buf_start(b, "cpu");
 	if (def->cpu.mode != DOM_CPU_DEFAULT)
-		xmlu_buf_attr(b, "mode", cpu_modes[def->cpu.mode]);
+		xmlu_buf_attr(b, "mode", XMLU_NAME(cpu_modes, def->cpu.mode));
 	if (!def->cpu.has_topology && !def->cpu.ncells) {
 		xmlu_buf_end_empty(b);
 		return;
@@ -966,10 +969,9 @@ static void format_clock(struct xmlu_buf *b, const struct dom_def *def)
 {
 	bool any = false;
 
-	if (!def->clock.present)
-		return;
+	/* like libvirt, always printed: an absent <clock> means offset='utc' */
 	xmlu_buf_start(b, "clock");
-	xmlu_buf_attr(b, "offset", clock_offsets[def->clock.offset]);
+	xmlu_buf_attr(b, "offset", XMLU_NAME(clock_offsets, def->clock.offset));
 	for (int i = 0; i < DOM_TIMER_LAST; i++)
 		any |= def->clock.timers[i].present_set;
 	if (!any) {
@@ -983,9 +985,9 @@ static void format_clock(struct xmlu_buf *b, const struct dom_def *def)
 		if (!t->present_set)
 			continue;
 		xmlu_buf_start(b, "timer");
-		xmlu_buf_attr(b, "name", timer_names[i]);
+		xmlu_buf_attr(b, "name", XMLU_NAME(timer_names, i));
 		if (t->tickpolicy != DOM_TICK_NONE)
-			xmlu_buf_attr(b, "tickpolicy", tickpolicies[t->tickpolicy]);
+			xmlu_buf_attr(b, "tickpolicy", XMLU_NAME(tickpolicies, t->tickpolicy));
 		if (t->present != DOM_TRISTATE_ABSENT)
 			xmlu_buf_attr(b, "present", t->present == DOM_TRISTATE_ON ? "yes" : "no");
 		xmlu_buf_end_empty(b);
@@ -1006,7 +1008,7 @@ static void format_os(struct xmlu_buf *b, const struct dom_def *def)
 	xmlu_buf_text_elem(b, "cmdline", def->os.cmdline);
 	for (size_t i = 0; i < def->os.nboot && i < DOM_MAX_BOOT; i++) {
 		xmlu_buf_start(b, "boot");
-		xmlu_buf_attr(b, "dev", boot_devs[def->os.boot[i]]);
+		xmlu_buf_attr(b, "dev", XMLU_NAME(boot_devs, def->os.boot[i]));
 		xmlu_buf_end_empty(b);
 	}
 	xmlu_buf_close(b, "os");
@@ -1018,7 +1020,7 @@ char *dom_format_xml(const struct dom_def *def, unsigned int flags)
 	char uuid[DOM_UUID_STRLEN + 1];
 
 	xmlu_buf_start(&b, "domain");
-	xmlu_buf_attr(&b, "type", virt_types[def->virt_type]);
+	xmlu_buf_attr(&b, "type", XMLU_NAME(virt_types, def->virt_type));
 	if (def->id >= 0 && !(flags & DOM_FORMAT_INACTIVE))
 		xmlu_buf_attr_u(&b, "id", (unsigned int)def->id);
 	xmlu_buf_end_open(&b);
@@ -1030,7 +1032,7 @@ char *dom_format_xml(const struct dom_def *def, unsigned int flags)
 	format_memory(&b, "memory", def->memory_kib);
 	format_memory(&b, "currentMemory", def->current_memory_kib);
 	xmlu_buf_start(&b, "vcpu");
-	xmlu_buf_attr(&b, "placement", placements[def->vcpu_placement]);
+	xmlu_buf_attr(&b, "placement", XMLU_NAME(placements, def->vcpu_placement));
 	if (def->vcpus_current != def->vcpus_max)
 		xmlu_buf_attr_u(&b, "current", def->vcpus_current);
 	xmlu_buf_printf(&b, ">%u</vcpu>\n", def->vcpus_max);
@@ -1038,7 +1040,7 @@ char *dom_format_xml(const struct dom_def *def, unsigned int flags)
 		xmlu_buf_start(&b, "numatune");
 		xmlu_buf_end_open(&b);
 		xmlu_buf_start(&b, "memory");
-		xmlu_buf_attr(&b, "mode", numa_modes[def->numatune_mode]);
+		xmlu_buf_attr(&b, "mode", XMLU_NAME(numa_modes, def->numatune_mode));
 		if (def->numatune_placement == DOM_PLACEMENT_AUTO) {
 			xmlu_buf_attr(&b, "placement", "auto");
 		} else if (def->numatune_has_nodeset) {

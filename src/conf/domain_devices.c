@@ -30,7 +30,7 @@ static const char *const rng_sources[] = { "/dev/urandom", "/dev/random", "/dev/
 static const char *const balloon_models[] = { "virtio", "none", NULL };
 static const char *const hostdev_modes[] = { "subsystem", NULL };
 static const char *const hostdev_types[] = { "pci", NULL };
-static const char *const onoff_names[] = { "", "on", "off" };
+static const char *const onoff_names[] = { "", "on", "off", NULL };
 
 const char *dom_disk_format_name(enum dom_disk_format format)
 {
@@ -645,8 +645,14 @@ int dom_devices_validate(const struct dom_def *def)
 		if (d->type == DOM_DISK_FILE && d->path && d->path[0] != '/')
 			return err_set(ERR_INVALID, "disk '%s': source file '%s' is not an absolute path",
 				       d->target_dev, d->path);
-		if (d->type == DOM_DISK_FILE && !d->path && !d->readonly)
-			return err_set(ERR_INVALID, "disk '%s' has no source file", d->target_dev);
+		if (d->type == DOM_DISK_FILE && !d->path)
+			return err_set(ERR_INVALID, "disk '%s' has no <source file>", d->target_dev);
+		/* pool and volume become file names inside the pool's directory */
+		if (d->type == DOM_DISK_VOLUME &&
+		    (!text_matches(d->pool, "_.+-") || !text_matches(d->volume, "_.+-") ||
+		     d->volume[0] == '.'))
+			return err_set(ERR_INVALID, "disk '%s': pool '%s' / volume '%s' must be letters, "
+				       "digits, '_', '.', '+' or '-'", d->target_dev, d->pool, d->volume);
 		if (d->has_iotune && validate_iotune(d) < 0)
 			return -1;
 	}
@@ -669,10 +675,12 @@ int dom_devices_validate(const struct dom_def *def)
 		if (n->target_dev && !tap_name_ok(n->target_dev))
 			return err_set(ERR_INVALID, "interface target '%s' is not a valid tap name (1-15 "
 				       "letters, digits, '_', '.', '-')", n->target_dev);
-		if (n->type == DOM_NET_ETHERNET && !n->target_dev)
-			continue; /* the daemon creates a tap */
-		if (n->source && !text_matches(n->source, "_.-:"))
+		/* sources name files (networks) and host interfaces (bridges) */
+		if (n->source && !text_matches(n->source, n->type == DOM_NET_BRIDGE ? "_.-" : "_.+-"))
 			return err_set(ERR_INVALID, "interface source '%s' has invalid characters", n->source);
+		if (n->type == DOM_NET_BRIDGE && strlen(n->source) > 15)
+			return err_set(ERR_INVALID, "interface bridge name '%s' is longer than 15 characters",
+				       n->source);
 	}
 	for (size_t i = 0; i < def->nserials; i++)
 		for (size_t j = 0; j < i; j++)
@@ -703,20 +711,20 @@ int dom_devices_validate(const struct dom_def *def)
 static void format_disk(struct xmlu_buf *b, const struct dom_disk *d)
 {
 	xmlu_buf_start(b, "disk");
-	xmlu_buf_attr(b, "type", disk_types[d->type]);
+	xmlu_buf_attr(b, "type", XMLU_NAME(disk_types, d->type));
 	xmlu_buf_attr(b, "device", "disk");
 	xmlu_buf_end_open(b);
 	if (d->format || d->cache || d->io || d->discard) {
 		xmlu_buf_start(b, "driver");
 		xmlu_buf_attr(b, "name", "qemu");
 		if (d->format)
-			xmlu_buf_attr(b, "type", disk_formats[d->format]);
+			xmlu_buf_attr(b, "type", XMLU_NAME(disk_formats, d->format));
 		if (d->cache)
-			xmlu_buf_attr(b, "cache", disk_caches[d->cache]);
+			xmlu_buf_attr(b, "cache", XMLU_NAME(disk_caches, d->cache));
 		if (d->io)
-			xmlu_buf_attr(b, "io", disk_ios[d->io]);
+			xmlu_buf_attr(b, "io", XMLU_NAME(disk_ios, d->io));
 		if (d->discard)
-			xmlu_buf_attr(b, "discard", disk_discards[d->discard]);
+			xmlu_buf_attr(b, "discard", XMLU_NAME(disk_discards, d->discard));
 		xmlu_buf_end_empty(b);
 	}
 	if (d->type == DOM_DISK_FILE && d->path) {
@@ -760,7 +768,7 @@ static void format_net(struct xmlu_buf *b, const struct dom_net *n, unsigned int
 	char mac[18];
 
 	xmlu_buf_start(b, "interface");
-	xmlu_buf_attr(b, "type", net_types[n->type]);
+	xmlu_buf_attr(b, "type", XMLU_NAME(net_types, n->type));
 	xmlu_buf_end_open(b);
 	dom_mac_format(n->mac, mac);
 	xmlu_buf_start(b, "mac");
@@ -822,7 +830,7 @@ void dom_devices_format(struct xmlu_buf *b, const struct dom_def *def, unsigned 
 		xmlu_buf_attr(b, "type", "unix");
 		xmlu_buf_end_open(b);
 		xmlu_buf_start(b, "source");
-		xmlu_buf_attr(b, "mode", channel_modes[c->mode]);
+		xmlu_buf_attr(b, "mode", XMLU_NAME(channel_modes, c->mode));
 		xmlu_buf_attr(b, "path", c->path);
 		xmlu_buf_end_empty(b);
 		xmlu_buf_start(b, "target");
@@ -850,11 +858,11 @@ void dom_devices_format(struct xmlu_buf *b, const struct dom_def *def, unsigned 
 		const struct dom_balloon *m = &def->balloon;
 
 		xmlu_buf_start(b, "memballoon");
-		xmlu_buf_attr(b, "model", balloon_models[m->model]);
+		xmlu_buf_attr(b, "model", XMLU_NAME(balloon_models, m->model));
 		if (m->autodeflate)
-			xmlu_buf_attr(b, "autodeflate", onoff_names[m->autodeflate]);
+			xmlu_buf_attr(b, "autodeflate", XMLU_NAME(onoff_names, m->autodeflate));
 		if (m->free_page_reporting)
-			xmlu_buf_attr(b, "freePageReporting", onoff_names[m->free_page_reporting]);
+			xmlu_buf_attr(b, "freePageReporting", XMLU_NAME(onoff_names, m->free_page_reporting));
 		if (m->stats_period) {
 			xmlu_buf_end_open(b);
 			xmlu_buf_start(b, "stats");

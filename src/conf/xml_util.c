@@ -112,6 +112,11 @@ long xmlu_line(const xmlNode *node)
 	return node ? xmlGetLineNo(node) : 0;
 }
 
+const char *xmlu_enum_name(const char *const *table, size_t count, int v)
+{
+	return v >= 0 && (size_t)v + 1 < count && table[v] ? table[v] : "invalid";
+}
+
 bool xmlu_is(const xmlNode *node, const char *name)
 {
 	return node->type == XML_ELEMENT_NODE && !node->ns &&

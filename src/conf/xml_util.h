@@ -82,6 +82,11 @@ struct xmlu_child {
 int xmlu_parse_children(xmlNode *parent, const struct xmlu_child *table, size_t n, void *ctx,
 			unsigned int flags);
 
+/* Name of enum value `v` in a NULL-terminated table, or "invalid" when out of
+ * range: formatting a def built in code must never read past a table. */
+const char *xmlu_enum_name(const char *const *table, size_t count, int v);
+#define XMLU_NAME(table, v) xmlu_enum_name((table), sizeof(table) / sizeof((table)[0]), (int)(v))
+
 /* True when the element's name is `name` and it has no namespace. */
 bool xmlu_is(const xmlNode *node, const char *name);
 

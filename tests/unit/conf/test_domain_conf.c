@@ -421,6 +421,62 @@ static void test_validate_checks_a_def_built_in_code(void **state)
 	dom_def_free(def);
 }
 
+static void test_parse_leaves_semantic_checks_to_validate_flag(void **state)
+{
+	const char *xml = DOC("  <vcpu current='3'>2</vcpu>\n");
+	struct dom_def *def;
+
+	(void)state;
+	def = parse_str(xml, 0);
+	assert_non_null(def); /* grammar is fine: the daemon may still inspect it */
+	assert_int_equal(dom_validate(def), -1);
+	assert_non_null(strstr(err_message(), "current vcpus 3"));
+	dom_def_free(def);
+	assert_null(parse_str(xml, DOM_PARSE_VALIDATE));
+	assert_non_null(strstr(err_message(), "current vcpus 3"));
+}
+
+static void test_defaults_match_libvirt_dumpxml(void **state)
+{
+	struct dom_def *def = parse_str(DOC(""), DOM_PARSE_VALIDATE);
+	autofree char *out = NULL;
+
+	(void)state;
+	assert_non_null(def);
+	assert_int_equal(def->on_poweroff, DOM_ACTION_DESTROY);
+	assert_int_equal(def->on_reboot, DOM_ACTION_RESTART);
+	assert_int_equal(def->on_crash, DOM_ACTION_DESTROY);
+	out = dom_format_xml(def, DOM_FORMAT_INACTIVE);
+	assert_non_null(strstr(out, "  <memory unit='KiB'>1024</memory>\n"
+				    "  <currentMemory unit='KiB'>1024</currentMemory>\n"
+				    "  <vcpu placement='static'>1</vcpu>\n"
+				    "  <os>\n    <type arch='x86_64'>hvm</type>\n  </os>\n"
+				    "  <clock offset='utc'/>\n"
+				    "  <on_poweroff>destroy</on_poweroff>\n"
+				    "  <on_reboot>restart</on_reboot>\n"
+				    "  <on_crash>destroy</on_crash>\n"
+				    "  <devices>\n  </devices>\n</domain>\n"));
+	dom_def_free(def);
+}
+
+static void test_format_of_corrupt_enum_in_code_built_def_does_not_overrun(void **state)
+{
+	struct dom_def *def = parse_str(DOC("<devices><disk type='file'><source file='/a'/>"
+					    "<target dev='vda'/></disk></devices>"), 0);
+	autofree char *out = NULL;
+
+	(void)state;
+	assert_non_null(def);
+	def->disks[0].cache = (enum dom_disk_cache)77;
+	def->virt_type = (enum dom_virt_type)-3;
+	out = dom_format_xml(def, 0);
+	assert_non_null(out);
+	assert_non_null(strstr(out, "cache='invalid'"));
+	assert_non_null(strstr(out, "<domain type='invalid'>"));
+	assert_null(parse_str(out, 0)); /* and it does not sneak back in */
+	dom_def_free(def);
+}
+
 /* ---- hostile input ---- */
 
 static void test_oversized_document_is_refused_before_parsing(void **state)
@@ -583,6 +639,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_runtime_fields_kept_only_for_status_and_active_format),
 		cmocka_unit_test(test_copy_formats_identically_to_original),
 		cmocka_unit_test(test_validate_checks_a_def_built_in_code),
+		cmocka_unit_test(test_parse_leaves_semantic_checks_to_validate_flag),
+		cmocka_unit_test(test_defaults_match_libvirt_dumpxml),
+		cmocka_unit_test(test_format_of_corrupt_enum_in_code_built_def_does_not_overrun),
 		cmocka_unit_test(test_oversized_document_is_refused_before_parsing),
 		cmocka_unit_test(test_entity_expansion_bomb_is_refused_quickly),
 		cmocka_unit_test(test_external_entity_is_never_loaded),
