@@ -219,8 +219,11 @@ int main(int argc, char **argv)
 	}
 	/* Options may also follow the positional arguments. */
 	for (; i + 1 < argc; i += 2) {
-		double v = strtod(argv[i + 1], NULL);
+		char *end;
+		double v = strtod(argv[i + 1], &end);
 
+		if (*end || v < 0)
+			break;
 		if (!strcmp(argv[i], "--timeout"))
 			timeout = v;
 		else if (!strcmp(argv[i], "--retry"))
