@@ -773,6 +773,37 @@ struct dom_def *dom_parse_xml(const char *xml, size_t len, unsigned int flags)
 	return def;
 }
 
+struct dom_def *dom_parse_file(const char *path, unsigned int flags)
+{
+	uint8_t *data = NULL;
+	size_t len = 0;
+	struct dom_def *def;
+
+	if (read_file_all(path, XMLU_MAX_INPUT, &data, &len) < 0)
+		return NULL;
+	def = dom_parse_xml((const char *)data, len, flags);
+	free(data);
+	if (!def)
+		err_prefix("%s", path);
+	return def;
+}
+
+struct dom_disk *dom_disk_by_target(const struct dom_def *def, const char *target_dev)
+{
+	for (size_t i = 0; i < def->ndisks; i++)
+		if (def->disks[i].target_dev && target_dev && !strcmp(def->disks[i].target_dev, target_dev))
+			return &def->disks[i];
+	return NULL;
+}
+
+struct dom_net *dom_net_by_mac(const struct dom_def *def, const uint8_t mac[DOM_MAC_LEN])
+{
+	for (size_t i = 0; i < def->nnets; i++)
+		if (!memcmp(def->nets[i].mac, mac, DOM_MAC_LEN))
+			return &def->nets[i];
+	return NULL;
+}
+
 /* ---- validation ---- */
 
 static bool name_is_valid(const char *name)

@@ -229,6 +229,10 @@ struct dom_def {
  * or value. Flags: DOM_PARSE_*. */
 struct dom_def *dom_parse_xml(const char *xml, size_t len, unsigned int flags);
 
+/* Read and parse a file (at most XMLU_MAX_INPUT bytes); errors are prefixed
+ * with the path. */
+struct dom_def *dom_parse_file(const char *path, unsigned int flags);
+
 /* Semantic checks the grammar cannot express: name characters and length,
  * current <= max vcpus, currentMemory <= memory, unique disk/interface targets,
  * unicast MACs, topology matching vcpus, NUMA cells covering vcpus and memory,
@@ -261,6 +265,11 @@ int dom_bitmap_parse(const char *text, unsigned int max, struct dom_bitmap *out)
 char *dom_bitmap_format(const struct dom_bitmap *map);
 bool dom_bitmap_test(const struct dom_bitmap *map, unsigned int bit);
 bool dom_bitmap_empty(const struct dom_bitmap *map);
+
+/* Lookups the daemon needs for per-device commands (blkdeviotune, domiflist);
+ * NULL when absent (no error set). */
+struct dom_disk *dom_disk_by_target(const struct dom_def *def, const char *target_dev);
+struct dom_net *dom_net_by_mac(const struct dom_def *def, const uint8_t mac[DOM_MAC_LEN]);
 
 /* Names of enum values as written in the XML (for messages and the daemon). */
 const char *dom_action_name(enum dom_action action);

@@ -477,6 +477,29 @@ static void test_format_of_corrupt_enum_in_code_built_def_does_not_overrun(void 
 	dom_def_free(def);
 }
 
+static void test_parse_file_names_path_and_lookups_find_devices(void **state)
+{
+	char path[512];
+	struct dom_def *def;
+	static const uint8_t mac[DOM_MAC_LEN] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
+	static const uint8_t other[DOM_MAC_LEN] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x57 };
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/good/full.xml", data_dir);
+	def = dom_parse_file(path, DOM_PARSE_VALIDATE);
+	assert_non_null(def);
+	assert_ptr_equal(dom_disk_by_target(def, "vdb"), &def->disks[1]);
+	assert_null(dom_disk_by_target(def, "vdz"));
+	assert_ptr_equal(dom_net_by_mac(def, mac), &def->nets[0]);
+	assert_null(dom_net_by_mac(def, other));
+	dom_def_free(def);
+	snprintf(path, sizeof(path), "%s/bad/unknown-element.xml", data_dir);
+	assert_null(dom_parse_file(path, 0));
+	assert_non_null(strstr(err_message(), "unknown-element.xml: line 8"));
+	assert_null(dom_parse_file("/nonexistent/vireo.xml", 0));
+	assert_int_equal(err_code(), ERR_NOT_FOUND);
+}
+
 /* ---- hostile input ---- */
 
 static void test_oversized_document_is_refused_before_parsing(void **state)
@@ -556,6 +579,112 @@ static void test_truncated_and_binary_input_is_refused(void **state)
 
 		assert_null(dom_parse_xml(xml, cut, 0));
 	}
+}
+
+/* Deterministic mutations of every good document: whatever the parser accepts
+ * must format to a document that parses again and formats identically, and
+ * nothing may crash (the suite runs under ASan+UBSan). */
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+
+static uint64_t next_rand(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+static void mutate(char *buf, size_t *len, size_t cap)
+{
+	static const char interesting[] = "<>'\"&0179xX-/ ;:a\n";
+	size_t at = *len ? next_rand() % *len : 0, span = 1 + next_rand() % 12;
+
+	switch (next_rand() % 4) {
+	case 0: /* replace a byte */
+		if (*len)
+			buf[at] = interesting[next_rand() % (sizeof(interesting) - 1)];
+		break;
+	case 1: /* delete a span */
+		if (at + span > *len)
+			span = *len - at;
+		memmove(buf + at, buf + at + span, *len - at - span);
+		*len -= span;
+		break;
+	case 2: /* duplicate a span */
+		if (at + span > *len)
+			span = *len - at;
+		if (*len + span <= cap) {
+			memmove(buf + at + span, buf + at, *len - at);
+			*len += span;
+		}
+		break;
+	default: /* set a digit run to a huge number */
+		for (size_t i = at; i < *len && i < at + 40; i++) {
+			if (buf[i] >= '0' && buf[i] <= '9') {
+				buf[i] = '9';
+				if (*len + 1 <= cap) {
+					memmove(buf + i + 1, buf + i, *len - i);
+					(*len)++;
+				}
+				break;
+			}
+		}
+	}
+}
+
+static void test_mutated_documents_never_crash_and_accepted_ones_round_trip(void **state)
+{
+	static const char *const files[] = { "full.xml", "hyperv.xml", "numa.xml", "qemu-type.xml",
+					     "hostdev.xml", "networks.xml" };
+	unsigned int accepted = 0, total = 0;
+	/* VIREO_CONF_MUTATIONS raises the count for a longer hunt */
+	const char *env = getenv("VIREO_CONF_MUTATIONS");
+	int rounds = env ? atoi(env) : 400;
+
+	(void)state;
+	for (size_t f = 0; f < ARRAY_SIZE(files); f++) {
+		char path[512];
+		autofree char *orig = NULL;
+		size_t olen;
+
+		snprintf(path, sizeof(path), "%s/good/%s", data_dir, files[f]);
+		orig = load(path);
+		olen = strlen(orig);
+		for (int round = 0; round < rounds; round++) {
+			size_t cap = olen + 256, len = olen;
+			char *buf = malloc(cap);
+			struct dom_def *def;
+
+			assert_non_null(buf);
+			memcpy(buf, orig, olen);
+			for (int m = 0, n = 1 + (int)(next_rand() % 3); m < n; m++)
+				mutate(buf, &len, cap);
+			total++;
+			def = dom_parse_xml(buf, len, DOM_PARSE_VALIDATE | DOM_PARSE_STATUS);
+			if (def) {
+				autofree char *a = dom_format_xml(def, 0), *b = NULL;
+				struct dom_def *again;
+
+				accepted++;
+				assert_non_null(a);
+				again = dom_parse_xml(a, strlen(a), DOM_PARSE_VALIDATE | DOM_PARSE_STATUS);
+				if (!again)
+					fail_msg("%s round %d: accepted input formats to a refused document: %s\n%s",
+						 files[f], round, err_message(), a);
+				b = dom_format_xml(again, 0);
+				assert_string_equal(a, b);
+				dom_def_free(again);
+				dom_def_free(def);
+			} else {
+				assert_true(err_code() == ERR_INVALID);
+				assert_true(strlen(err_message()) > 0);
+			}
+			free(buf);
+		}
+	}
+	/* both outcomes must be exercised, or the mutations test nothing */
+	print_message("mutations: %u of %u accepted\n", accepted, total);
+	assert_true(accepted > 0 && accepted < total);
 }
 
 /* ---- corpus walking ---- */
@@ -641,12 +770,14 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_validate_checks_a_def_built_in_code),
 		cmocka_unit_test(test_parse_leaves_semantic_checks_to_validate_flag),
 		cmocka_unit_test(test_defaults_match_libvirt_dumpxml),
+		cmocka_unit_test(test_parse_file_names_path_and_lookups_find_devices),
 		cmocka_unit_test(test_format_of_corrupt_enum_in_code_built_def_does_not_overrun),
 		cmocka_unit_test(test_oversized_document_is_refused_before_parsing),
 		cmocka_unit_test(test_entity_expansion_bomb_is_refused_quickly),
 		cmocka_unit_test(test_external_entity_is_never_loaded),
 		cmocka_unit_test(test_too_many_devices_are_refused),
 		cmocka_unit_test(test_truncated_and_binary_input_is_refused),
+		cmocka_unit_test(test_mutated_documents_never_crash_and_accepted_ones_round_trip),
 	};
 	static const char *const good_labels[] = { "round trip is stable", "virt-xml-validate accepts dumpxml" };
 	static const CMUnitTestFunction good_fns[] = {
