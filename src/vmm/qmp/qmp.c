@@ -182,6 +182,112 @@ int qmp_arg_bool(struct json_object *args, const char *name, int required, int *
 
 /* ---- output ---- */
 
+/* Decode one UTF-8 sequence strictly (RFC 3629: no overlong forms, no surrogates,
+ * nothing above U+10FFFF). Returns its length, or 0 if p does not start one. */
+static size_t utf8_decode(const unsigned char *p, size_t len, uint32_t *cp)
+{
+	unsigned char c = p[0];
+	size_t n;
+
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if (c >= 0xc2 && c <= 0xdf) {
+		n = 1;
+		*cp = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		n = 2;
+		*cp = c & 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 3;
+		*cp = c & 0x07;
+	} else {
+		return 0;
+	}
+	if (len <= n)
+		return 0;
+	for (size_t k = 1; k <= n; k++) {
+		if ((p[k] & 0xc0) != 0x80)
+			return 0;
+		*cp = (*cp << 6) | (p[k] & 0x3f);
+	}
+	if ((n == 2 && *cp < 0x800) || (n == 3 && (*cp < 0x10000 || *cp > 0x10ffff)) ||
+	    (*cp >= 0xd800 && *cp <= 0xdfff))
+		return 0;
+	return n + 1;
+}
+
+static void put_u_escape(char *out, uint32_t unit)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	out[0] = '\\';
+	out[1] = 'u';
+	for (int k = 0; k < 4; k++)
+		out[2 + k] = hex[(unit >> (12 - 4 * k)) & 0xf];
+}
+
+/* Copy JSON text as ASCII (the QMP spec: the server's output is ASCII): non-ASCII
+ * characters, which json-c leaves raw inside strings, become \uXXXX escapes (with
+ * surrogate pairs above U+FFFF); a byte that is not valid UTF-8 becomes \ufffd.
+ * With out NULL only counts. Returns the output length. */
+static size_t json_to_ascii(const unsigned char *in, size_t len, char *out)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < len;) {
+		uint32_t cp;
+		size_t n = utf8_decode(in + i, len - i, &cp);
+
+		if (n == 1) {
+			if (out)
+				out[o] = (char)cp;
+			o++;
+			i++;
+			continue;
+		}
+		if (!n) {
+			cp = 0xfffd;
+			n = 1;
+		}
+		if (cp > 0xffff) {
+			if (out) {
+				put_u_escape(out + o, 0xd800 + ((cp - 0x10000) >> 10));
+				put_u_escape(out + o + 6, 0xdc00 + ((cp - 0x10000) & 0x3ff));
+			}
+			o += 12;
+		} else {
+			if (out)
+				put_u_escape(out + o, cp);
+			o += 6;
+		}
+		i += n;
+	}
+	return o;
+}
+
+/* One QMP message: ASCII JSON on one line ending in CRLF (QEMU's line ending).
+ * Malloc'd; NULL if out of memory. */
+static char *qmp_serialize(struct json_object *obj, size_t *out_len)
+{
+	size_t len, alen;
+	const char *s = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN |
+							  JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	char *line;
+
+	if (!s)
+		return NULL;
+	alen = json_to_ascii((const unsigned char *)s, len, NULL);
+	line = malloc(alen + 3);
+	if (!line)
+		return NULL;
+	json_to_ascii((const unsigned char *)s, len, line);
+	memcpy(line + alen, "\r\n", 3);
+	*out_len = alen + 2;
+	return line;
+}
+
 static void client_update_watch(struct qmp_client *c)
 {
 	bool want = c->out_len > c->out_off;
@@ -258,15 +364,13 @@ static void client_queue(struct qmp_client *c, const char *data, size_t len)
 static void client_send(struct qmp_client *c, struct json_object *obj)
 {
 	size_t len;
-	const char *s = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN |
-							  JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	char *line = qmp_serialize(obj, &len);
 
-	if (s) {
-		client_queue(c, s, len);
-		client_queue(c, "\r\n", 2);
-	} else {
+	if (line)
+		client_queue(c, line, len);
+	else
 		c->dead = true;
-	}
+	free(line);
 	json_object_put(obj);
 }
 
@@ -372,45 +476,18 @@ static int builtin_qmp_capabilities(struct qmp_client *c, struct json_object *ar
 
 /* ---- dispatch ---- */
 
-/* Strict UTF-8 (RFC 3629): json-c's own check lets overlong forms and UTF-16
- * surrogates through, which QEMU refuses and which could smuggle characters past
- * string comparisons. */
+/* Strict UTF-8: json-c's own check lets overlong forms and UTF-16 surrogates
+ * through, which QEMU refuses and which could smuggle characters past string
+ * comparisons. */
 static bool utf8_valid(const unsigned char *p, size_t len)
 {
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned char c = p[i];
-		size_t n;
+	for (size_t i = 0; i < len;) {
 		uint32_t cp;
+		size_t n = utf8_decode(p + i, len - i, &cp);
 
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			n = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3;
-			cp = c & 0x07;
-		} else {
+		if (!n)
 			return false;
-		}
-		if (len - i <= n)
-			return false;
-		for (size_t k = 1; k <= n; k++) {
-			if ((p[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (p[i + k] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += n + 1;
+		i += n;
 	}
 	return true;
 }
@@ -673,10 +750,12 @@ static void client_event(void *opaque, uint32_t events)
 
 	if (events & EPOLLOUT)
 		client_flush(c);
+	/* HUP/ERR are not trusted on their own: recv() and send() tell EOF and errors,
+	 * and a stale event for a reused fd number then does no harm. */
 	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !c->closing)
 		client_read(c);
 	else if (events & (EPOLLHUP | EPOLLERR))
-		c->dead = true;
+		client_flush(c);
 	client_reap(c);
 }
 
@@ -703,10 +782,11 @@ int qmp_server_add_client_fd(struct qmp_server *s, int fd)
 		close(fd);
 		return err_set(ERR_NOMEM, "qmp: out of memory for a client");
 	}
-	/* Not JSON_TOKENER_STRICT: it refuses a second object right after the first
-	 * ("{...}{...}"), which QMP allows. Its leniencies (comments, single quotes,
-	 * trailing commas) are harmless, and NaN/Infinity are refused in dispatch. */
-	json_tokener_set_flags(c->tok, JSON_TOKENER_VALIDATE_UTF8);
+	/* No tokener flags: JSON_TOKENER_STRICT refuses a second object right after the
+	 * first ("{...}{...}"), which QMP allows; JSON_TOKENER_VALIDATE_UTF8 (json-c
+	 * 0.16) refuses a character split between two reads. Strings are checked for
+	 * strict UTF-8 after parsing instead (json_check_values), and the leniencies
+	 * left (comments, single quotes, trailing commas) are harmless. */
 	c->srv = s;
 	c->fd = fd;
 	if (evloop_add(s->loop, fd, EPOLLIN, client_event, c) < 0) {
@@ -789,8 +869,6 @@ void qmp_emit_event(struct qmp_server *s, const char *name, struct json_object *
 	struct json_object *obj, *ts;
 	struct qmp_event *e;
 	struct timespec now;
-	const char *str;
-	size_t len;
 	uint64_t one = 1;
 
 	if (!s || !name) {
@@ -809,21 +887,15 @@ void qmp_emit_event(struct qmp_server *s, const char *name, struct json_object *
 
 	/* Serialize here so the main thread never touches the caller's json objects
 	 * (json-c reference counts are not atomic). */
-	str = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN |
-						JSON_C_TO_STRING_NOSLASHESCAPE, &len);
 	e = calloc(1, sizeof(*e));
-	if (e && str)
-		e->line = malloc(len + 2);
+	if (e)
+		e->line = qmp_serialize(obj, &e->len);
+	json_object_put(obj);
 	if (!e || !e->line) {
 		log_error("qmp: out of memory for event %s", name);
 		free(e);
-		json_object_put(obj);
 		return;
 	}
-	memcpy(e->line, str, len);
-	memcpy(e->line + len, "\r\n", 2);
-	e->len = len + 2;
-	json_object_put(obj);
 
 	pthread_mutex_lock(&s->ev_lock);
 	if (s->ev_count >= QMP_MAX_PENDING_EVENTS) {
