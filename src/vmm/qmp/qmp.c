@@ -1012,6 +1012,12 @@ void qmp_server_free(struct qmp_server *s)
 
 	if (!s)
 		return;
+	/* Deliver what is already queued (a SHUTDOWN emitted just before the VMM
+	 * leaves its loop) as far as the sockets take it without waiting. */
+	if (s->ev_fd >= 0)
+		events_drain(s, 0);
+	for (struct qmp_client *c = s->clients; c; c = c->next)
+		client_flush(c);
 	while (s->clients)
 		client_free(s->clients);
 	if (s->listen_fd >= 0) {

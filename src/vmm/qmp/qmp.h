@@ -32,7 +32,9 @@ typedef int (*qmp_command_fn)(void *opaque, struct json_object *args, struct jso
  * Main thread only. NULL with the error set on failure. */
 struct qmp_server *qmp_server_new(struct evloop *loop, const char *socket_path, int qemu_major,
 				  int qemu_minor, int qemu_micro);
-/* Closes every client, unlinks the socket. Main thread only. NULL is a no-op. */
+/* Sends the events still queued and what the sockets take of pending output
+ * (without waiting), closes every client, unlinks the socket. Main thread only,
+ * after every thread that may call qmp_emit_event() has stopped. NULL is a no-op. */
 void qmp_server_free(struct qmp_server *s);
 
 /* Add a command; names are QMP names ("query-status", "system_reset"). -1 with

@@ -696,6 +696,24 @@ static void test_qmp_events_reach_only_negotiated_clients_with_timestamp(void **
 	tclient_close(raw);
 }
 
+static void test_qmp_event_emitted_just_before_free_is_delivered(void **state)
+{
+	struct fixture *f = *state;
+	struct tclient *c = tclient_open(f, true);
+	struct json_object *e;
+
+	qmp_emit_event(f->srv, "SHUTDOWN", NULL);
+	qmp_server_free(f->srv);
+	f->srv = NULL;
+	e = tclient_recv(f, c, 2000);
+	assert_non_null(e);
+	assert_string_equal(jstr(e, "event", NULL), "SHUTDOWN");
+	json_object_put(e);
+	assert_null(tclient_recv(f, c, 2000));
+	assert_true(c->eof);
+	tclient_close(c);
+}
+
 struct emitter {
 	struct qmp_server *srv;
 	int count;
@@ -1189,6 +1207,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_qmp_command_split_into_one_byte_writes_is_answered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_qmp_events_reach_only_negotiated_clients_with_timestamp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_qmp_event_emitted_from_another_thread_arrives_in_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_qmp_event_emitted_just_before_free_is_delivered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_qmp_client_can_disconnect_and_reconnect, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_qmp_many_clients_are_served_at_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_qmp_oversized_request_gets_an_error_and_is_dropped, setup, teardown),
