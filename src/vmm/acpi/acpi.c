@@ -160,6 +160,9 @@ static int acpi_check_config(const struct acpi_config *c)
 		return err_set(ERR_INVALID, "ACPI: 32-bit PCI window overlaps the IOAPIC or LAPIC");
 	if (c->pci_mmio64_size && c->pci_mmio64_base + c->pci_mmio64_size - 1 < c->pci_mmio64_base)
 		return err_set(ERR_INVALID, "ACPI: 64-bit PCI window wraps around");
+	if (c->pci_intx_gsi_base && (c->pci_intx_gsi_base < 16 || c->pci_intx_gsi_base + ACPI_PCI_INTX_GSIS > 24))
+		return err_set(ERR_INVALID, "ACPI: PCI INTx GSIs %u-%u must be IOAPIC pins 16-23",
+			       c->pci_intx_gsi_base, c->pci_intx_gsi_base + ACPI_PCI_INTX_GSIS - 1);
 	if (c->pci_ecam_base) {
 		if (c->pci_ecam_base & ((1u << 20) - 1) || c->pci_ecam_base + ACPI_ECAM_SIZE > (1ull << 32))
 			return err_set(ERR_INVALID, "ACPI: ECAM base 0x%llx must be 1 MiB aligned and end below 4 GiB",
@@ -168,6 +171,53 @@ static int acpi_check_config(const struct acpi_config *c)
 			return err_set(ERR_INVALID, "ACPI: ECAM overlaps the 32-bit PCI window");
 	}
 	return 0;
+}
+
+static const char *const acpi_intx_links[ACPI_PCI_INTX_GSIS] = { "GSIA", "GSIB", "GSIC", "GSID" };
+
+/* _PRT: every slot's INTA-INTD, swizzled over the four link devices so that
+ * neighbouring slots do not all share one line. */
+static void acpi_dsdt_prt(struct aml *a)
+{
+	aml_name_decl(a, "_PRT");
+	aml_package_begin(a, 32 * 4);
+	for (unsigned slot = 0; slot < 32; slot++) {
+		for (unsigned pin = 0; pin < 4; pin++) {
+			aml_package_begin(a, 4);
+			aml_integer(a, (uint64_t)slot << 16 | 0xffff); /* any function of the slot */
+			aml_integer(a, pin);
+			aml_name(a, acpi_intx_links[(slot + pin) % ACPI_PCI_INTX_GSIS]);
+			aml_integer(a, 0);                             /* index in the link's resources */
+			aml_end(a);
+		}
+	}
+	aml_end(a);
+}
+
+/* One interrupt link per INTx GSI. A link (rather than a GSI number in the
+ * _PRT, which the OS must take as level active-low) can say active-high,
+ * which is what KVM_IRQ_LINE level 1 means to KVM's IOAPIC. The GSI is
+ * fixed: _SRS and _DIS accept and ignore what the OS asks. */
+static void acpi_dsdt_intx_links(const struct acpi_config *c, struct aml *a)
+{
+	for (unsigned i = 0; i < ACPI_PCI_INTX_GSIS; i++) {
+		aml_device_begin(a, acpi_intx_links[i]);
+		aml_name_eisaid(a, "_HID", "PNP0C0F");
+		aml_name_integer(a, "_UID", i);
+		aml_name_decl(a, "_PRS");
+		aml_resources_begin(a);
+		aml_interrupt(a, AML_IRQ_SHARED, c->pci_intx_gsi_base + i);
+		aml_end(a);
+		aml_name_decl(a, "_CRS");
+		aml_resources_begin(a);
+		aml_interrupt(a, AML_IRQ_SHARED, c->pci_intx_gsi_base + i);
+		aml_end(a);
+		aml_method_begin(a, "_SRS", 1, false);
+		aml_end(a);
+		aml_method_begin(a, "_DIS", 0, false);
+		aml_end(a);
+		aml_end(a);
+	}
 }
 
 /* The DSDT body: the PCI host bridge, motherboard resources, COM1 and \_S5_. */
@@ -207,7 +257,11 @@ static void acpi_dsdt_aml(const struct acpi_config *c, struct aml *a)
 		aml_qword_space(a, AML_SPACE_MEMORY, AML_ADDR_WINDOW, AML_MEM_RW | AML_MEM_CACHEABLE,
 				c->pci_mmio64_base, c->pci_mmio64_base + c->pci_mmio64_size - 1);
 	aml_end(a); /* ResourceTemplate */
+	if (c->pci_intx_gsi_base)
+		acpi_dsdt_prt(a);
 	aml_end(a); /* PCI0 */
+	if (c->pci_intx_gsi_base)
+		acpi_dsdt_intx_links(c, a);
 
 	if (c->pci_ecam_base) {
 		/* Linux uses MCFG only if its range is reserved by a motherboard

@@ -18,6 +18,9 @@
 #define ACPI_IOAPIC_ID 0
 /* xAPIC MADT entries: APIC ids 0..254 (0xff means "all" in LAPIC NMI entries). */
 #define ACPI_MAX_CPUS 255
+/* PCI INTx routing uses 4 GSIs starting at pci_intx_gsi_base, all on the
+ * IOAPIC (24 pins): base must be 16..20. */
+#define ACPI_PCI_INTX_GSIS 4
 /* ECAM window for buses 0-255 (1 MiB per bus), when pci_ecam_base is set. */
 #define ACPI_ECAM_SIZE (256ull << 20)
 
@@ -35,6 +38,9 @@ struct acpi_config {
 	uint64_t pci_mmio64_base, pci_mmio64_size;   /* 64-bit window above RAM, size 0 = none */
 	uint64_t pci_ecam_base;    /* 0 = no MCFG (config mechanism #1 only, ports 0xCF8-0xCFF) */
 	bool serial_com1;          /* describe COM1 (PNP0501, IO 0x3F8/8, IRQ 4) in the DSDT */
+	uint8_t pci_intx_gsi_base; /* 0 = no _PRT (PCI devices use MSI/MSI-X or have no INTx pin);
+	                            * else INTx routing: slot s pin p (0=INTA) -> GSI base + (s + p) % 4,
+	                            * level-triggered active-high, through link devices GSIA-GSID */
 };
 
 /* The usual vireo PC layout for ncpus vCPUs (max_cpus = ncpus): LAPIC/IOAPIC at

@@ -40,6 +40,7 @@ enum {
 	AML_RES_MEMORY32_FIXED = 0x86,
 	AML_RES_DWORD_SPACE = 0x87,
 	AML_RES_WORD_SPACE = 0x88,
+	AML_RES_EXT_INTERRUPT = 0x89,
 	AML_RES_QWORD_SPACE = 0x8a,
 };
 
@@ -520,6 +521,16 @@ void aml_irq_noflags(struct aml *a, unsigned irq)
 	}
 	aml_byte(a, AML_RES_IRQ_NOFLAGS);
 	aml_le(a, 1u << irq, 2);
+}
+
+void aml_interrupt(struct aml *a, uint8_t flags, uint32_t gsi)
+{
+	aml_byte(a, AML_RES_EXT_INTERRUPT);
+	aml_le(a, 6, 2);
+	/* bit 0 set: this device consumes the interrupt */
+	aml_byte(a, (uint8_t)(0x01 | (flags & (AML_IRQ_EDGE | AML_IRQ_ACTIVE_LOW | AML_IRQ_SHARED))));
+	aml_byte(a, 1);                      /* one interrupt in the table */
+	aml_le(a, gsi, 4);
 }
 
 void aml_memory32_fixed(struct aml *a, uint32_t base, uint32_t len, bool rw)

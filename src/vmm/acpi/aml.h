@@ -91,6 +91,12 @@ void aml_qword_space(struct aml *a, enum aml_space type, uint8_t gflags, uint8_t
 void aml_io(struct aml *a, uint16_t min, uint16_t max, uint8_t align, uint8_t len);
 /* IRQNoFlags(){irq}: edge, active high, exclusive; irq 0-15. */
 void aml_irq_noflags(struct aml *a, unsigned irq);
+/* Interrupt(ResourceConsumer, Level|Edge, ActiveHigh|ActiveLow, Shared|Exclusive){gsi}:
+ * the extended descriptor, which names any GSI. */
+#define AML_IRQ_EDGE 0x02
+#define AML_IRQ_ACTIVE_LOW 0x04
+#define AML_IRQ_SHARED 0x08
+void aml_interrupt(struct aml *a, uint8_t flags, uint32_t gsi);
 /* Memory32Fixed(ReadWrite|ReadOnly, base, len) */
 void aml_memory32_fixed(struct aml *a, uint32_t base, uint32_t len, bool rw);
 

@@ -244,6 +244,24 @@ static void test_aml_resource_template_has_size_and_end_tag(void **state)
 	aml_free(&a);
 }
 
+static void test_aml_extended_interrupt_encodes_level_high_shared(void **state)
+{
+	struct aml a;
+
+	(void)state;
+	aml_init(&a);
+	aml_interrupt(&a, AML_IRQ_SHARED, 16);
+	aml_interrupt(&a, AML_IRQ_EDGE | AML_IRQ_ACTIVE_LOW, 0x12345678);
+	assert_int_equal(aml_check(&a), 0);
+	static const uint8_t want[] = {
+		0x89, 0x06, 0x00, 0x09, 0x01, 0x10, 0x00, 0x00, 0x00,
+		0x89, 0x06, 0x00, 0x07, 0x01, 0x78, 0x56, 0x34, 0x12,
+	};
+	assert_int_equal(a.len, sizeof(want));
+	assert_memory_equal(a.data, want, sizeof(want));
+	aml_free(&a);
+}
+
 static void test_aml_unclosed_or_overclosed_objects_are_errors(void **state)
 {
 	struct aml a;
@@ -281,6 +299,7 @@ static void config_for_tests(struct acpi_config *c)
 	c->pci_mmio64_base = 0x100000000ull * 8;
 	c->pci_mmio64_size = 1ull << 34;
 	c->pci_ecam_base = 0xb0000000;
+	c->pci_intx_gsi_base = 16;
 }
 
 static struct built *build(const struct acpi_config *c)
@@ -738,6 +757,11 @@ static size_t walk_object(struct aml_walk *w, const uint8_t *p, size_t len)
 	default:
 		if (p[0] >= 0x68 && p[0] <= 0x6e)
 			return 1; /* ArgX */
+		if ((p[0] >= 'A' && p[0] <= 'Z') || p[0] == '_' || p[0] == '\\' || p[0] == '^') {
+			char ref[80];
+
+			return walk_namestring(p, len, ref, sizeof(ref)); /* a reference */
+		}
 		return walk_integer(p, len, &v);
 	}
 }
@@ -874,6 +898,7 @@ static const uint8_t *crs_find(const uint8_t *buf_obj, uint8_t tag, int rtype, u
 				m = le64(d + 14);
 			else if (tag == 0x86)
 				m = le32(d + 4);
+			/* 0x89 (extended interrupt): matched by tag alone, min 0 */
 			if ((rtype < 0 || d[3] == rtype) && m == min)
 				found = d;
 		}
@@ -899,8 +924,8 @@ static void test_acpi_dsdt_is_a_sequence_of_well_formed_aml_objects(void **state
 	dsdt = dsdt_of(b, &len);
 	w->base = dsdt;
 	walk_termlist(w, dsdt, len, "");
-	assert_int_equal(w->devices, 3); /* PCI0, MBRD, COM1 */
-	assert_int_equal(w->methods, 1); /* _OSC */
+	assert_int_equal(w->devices, 7); /* PCI0, GSIA-GSID, MBRD, COM1 */
+	assert_int_equal(w->methods, 9); /* _OSC, and _SRS and _DIS of each link */
 
 	o = walk_find(w, "\\_S5_", &olen);
 	assert_non_null(o);
@@ -969,6 +994,7 @@ static void test_acpi_dsdt_without_ecam_or_com1_is_a_plain_pci_host(void **state
 	c.pci_ecam_base = 0;
 	c.serial_com1 = false;
 	c.pci_mmio64_size = 0;
+	c.pci_intx_gsi_base = 0;
 	b = build(&c);
 	dsdt = dsdt_of(b, &len);
 	w->base = dsdt;
@@ -980,10 +1006,94 @@ static void test_acpi_dsdt_without_ecam_or_com1_is_a_plain_pci_host(void **state
 	assert_int_equal(le32(o + 1), 0x030ad041); /* PNP0A03 */
 	assert_null(walk_find(w, "\\_SB_.PCI0._CID", NULL));
 	assert_null(walk_find(w, "\\_SB_.COM1._HID", NULL));
+	assert_null(walk_find(w, "\\_SB_.PCI0._PRT", NULL));
+	assert_null(walk_find(w, "\\_SB_.GSIA._CRS", NULL));
 	o = walk_find(w, "\\_SB_.PCI0._CRS", NULL);
 	assert_null(crs_find(o, 0x8a, 0, c.pci_mmio64_base));
 	free(b);
 	free(w);
+}
+
+static void test_acpi_prt_routes_every_slot_pin_to_an_active_high_link(void **state)
+{
+	static const char *links[] = { "GSIA", "GSIB", "GSIC", "GSID" };
+	struct acpi_config c;
+	struct built *b;
+	struct aml_walk *w = calloc(1, sizeof(*w));
+	const uint8_t *dsdt, *prt, *o;
+	size_t len, plen;
+	unsigned n, entries = 0;
+	size_t i, end;
+
+	(void)state;
+	assert_non_null(w);
+	config_for_tests(&c);
+	c.pci_intx_gsi_base = 20;
+	b = build(&c);
+	dsdt = dsdt_of(b, &len);
+	w->base = dsdt;
+	walk_termlist(w, dsdt, len, "");
+	prt = walk_find(w, "\\_SB_.PCI0._PRT", &plen);
+	assert_non_null(prt);
+	assert_int_equal(prt[0], 0x12);
+	end = 1 + pkglength_decode(prt + 1, &n);
+	assert_int_equal(end, plen);
+	assert_int_equal(prt[1 + n], 128);
+	i = 2 + n;
+	while (i < end) {
+		const uint8_t *e = prt + i;
+		uint64_t addr, pin, idx;
+		unsigned en;
+		size_t elen = 1 + pkglength_decode(e + 1, &en), k = 1 + en;
+		char ref[80];
+
+		assert_int_equal(e[0], 0x12);
+		assert_int_equal(e[k++], 4);
+		k += walk_integer(e + k, elen - k, &addr);
+		k += walk_integer(e + k, elen - k, &pin);
+		k += walk_namestring(e + k, elen - k, ref, sizeof(ref));
+		k += walk_integer(e + k, elen - k, &idx);
+		assert_int_equal(k, elen);
+		assert_int_equal(addr & 0xffff, 0xffff);
+		assert_int_equal(addr >> 16, entries / 4);
+		assert_int_equal(pin, entries % 4);
+		assert_string_equal(ref, links[((addr >> 16) + pin) % 4]);
+		assert_int_equal(idx, 0);
+		entries++;
+		i += elen;
+	}
+	assert_int_equal(entries, 128);
+	for (unsigned l = 0; l < 4; l++) {
+		char path[32];
+		const char *names[] = { "_CRS", "_PRS" };
+
+		snprintf(path, sizeof(path), "\\_SB_.%s._HID", links[l]);
+		o = walk_find(w, path, NULL);
+		assert_non_null(o);
+		assert_int_equal(le32(o + 1), 0x0f0cd041); /* PNP0C0F */
+		for (unsigned r = 0; r < 2; r++) {
+			const uint8_t *d;
+
+			snprintf(path, sizeof(path), "\\_SB_.%s.%s", links[l], names[r]);
+			o = walk_find(w, path, NULL);
+			assert_non_null(o);
+			d = crs_find(o, 0x89, -1, 0);
+			assert_non_null(d);
+			/* consumer, level (bit1 clear), active-high (bit2 clear), shared */
+			assert_int_equal(d[3], 0x09);
+			assert_int_equal(d[4], 1);
+			assert_int_equal(le32(d + 5), 20 + l);
+		}
+	}
+	free(b);
+	free(w);
+	config_for_tests(&c);
+	c.pci_intx_gsi_base = 21; /* 21-24: past the IOAPIC's 24 pins */
+	b = calloc(1, sizeof(*b));
+	assert_non_null(b);
+	assert_int_equal(acpi_build_tables(&c, b->buf, sizeof(b->buf), BASE_GPA, &b->rsdp), -1);
+	assert_int_equal(err_code(), ERR_INVALID);
+	free(b);
 }
 
 /* ---- ACPICA's iasl over the tables ------------------------------------- */
@@ -1119,7 +1229,7 @@ static void test_acpi_tables_load_into_acpica_without_warnings(void **state)
 	    strstr(out, "ACPI BIOS"))
 		fail_msg("acpiexec (rc %d):\n%s", rc, out);
 	assert_non_null(strstr(out, "[Package] Contains 4 Elements"));
-	assert_non_null(strstr(out, "3 Devices"));
+	assert_non_null(strstr(out, "7 Devices"));
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	assert_int_equal(system(cmd), 0);
 	free(b);
@@ -1136,6 +1246,7 @@ int main(void)
 		cmocka_unit_test(test_aml_eisaid_compresses_pnp_ids),
 		cmocka_unit_test(test_aml_method_and_package_encode_flags_and_counts),
 		cmocka_unit_test(test_aml_resource_template_has_size_and_end_tag),
+		cmocka_unit_test(test_aml_extended_interrupt_encodes_level_high_shared),
 		cmocka_unit_test(test_aml_unclosed_or_overclosed_objects_are_errors),
 		cmocka_unit_test(test_acpi_rsdp_is_at_the_base_with_both_checksums),
 		cmocka_unit_test(test_acpi_xsdt_and_rsdt_list_the_same_tables),
@@ -1148,6 +1259,7 @@ int main(void)
 		cmocka_unit_test(test_acpi_refuses_small_buffers_and_bad_configs),
 		cmocka_unit_test(test_acpi_dsdt_is_a_sequence_of_well_formed_aml_objects),
 		cmocka_unit_test(test_acpi_dsdt_without_ecam_or_com1_is_a_plain_pci_host),
+		cmocka_unit_test(test_acpi_prt_routes_every_slot_pin_to_an_active_high_link),
 		cmocka_unit_test(test_acpi_tables_disassemble_and_recompile_cleanly_with_iasl),
 		cmocka_unit_test(test_acpi_tables_load_into_acpica_without_warnings),
 	};
