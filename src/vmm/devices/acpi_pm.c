@@ -10,8 +10,11 @@
 #include <stdlib.h>
 
 /* Event bits whose status/enable pair can raise the SCI. Only the power button
- * is ever set by this device; the others are kept for the guest to read back. */
-#define PM1_EVENT_BITS (ACPI_PM1_TMR_STS | ACPI_PM1_GBL_STS | ACPI_PM1_PWRBTN_STS)
+ * status is ever set by this device, but every enable bit is kept: ACPICA
+ * reads an enable bit back after setting it (the global lock, RTC alarm) and
+ * logs an error if the hardware "did not respond". */
+#define PM1_EVENT_BITS (ACPI_PM1_TMR_STS | ACPI_PM1_GBL_STS | ACPI_PM1_PWRBTN_STS | \
+			ACPI_PM1_SLPBTN_STS | ACPI_PM1_RTC_STS)
 /* Status bits that exist (write 1 to clear). */
 #define PM1_STS_BITS (PM1_EVENT_BITS | ACPI_PM1_WAK_STS)
 /* PM1_CNT bits kept as written: BM_RLD and SLP_TYP (SCI_EN always reads 1,

@@ -151,6 +151,21 @@ static void test_acpi_pm_32bit_access_covers_status_and_enable(void **state)
 	assert_int_equal(f->sci_level, 0);
 }
 
+static void test_acpi_pm_enable_bits_the_os_sets_read_back(void **state)
+{
+	struct fixture *f = *state;
+	uint16_t all = ACPI_PM1_TMR_EN | ACPI_PM1_GBL_EN | ACPI_PM1_PWRBTN_EN | ACPI_PM1_SLPBTN_EN | ACPI_PM1_RTC_EN;
+
+	/* ACPICA enables an event, then reads the bit back to see the hardware respond. */
+	out(f, PM1_EN, all, 2);
+	assert_int_equal(in(f, PM1_EN, 2), all);
+	/* Reserved bits stay zero. */
+	out(f, PM1_EN, 0xffff, 2);
+	assert_int_equal(in(f, PM1_EN, 2), all);
+	/* No status is pending, so enabling everything raises nothing. */
+	assert_int_equal(f->sci_changes, 0);
+}
+
 static void test_acpi_pm_s5_write_requests_poweroff(void **state)
 {
 	struct fixture *f = *state;
@@ -268,7 +283,7 @@ static void test_acpi_pm_odd_widths_and_offsets_do_not_crash(void **state)
 	assert_int_equal(f->sci_changes, 0);
 	/* An 8-byte write at 0x603 touches only PM1_EN's high byte. */
 	out(f, 0x603, 0xffffffffffffffffull, 8);
-	assert_int_equal(in(f, PM1_EN, 2), ACPI_PM1_PWRBTN_EN);
+	assert_int_equal(in(f, PM1_EN, 2), ACPI_PM1_PWRBTN_EN | ACPI_PM1_SLPBTN_EN | ACPI_PM1_RTC_EN);
 }
 
 static void test_acpi_pm_reset_restores_power_on_state(void **state)
@@ -329,6 +344,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_acpi_pm_clearing_pwrbtn_sts_drops_the_sci, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_acpi_pm_disabling_pwrbtn_en_drops_the_sci, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_acpi_pm_32bit_access_covers_status_and_enable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_acpi_pm_enable_bits_the_os_sets_read_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_acpi_pm_s5_write_requests_poweroff, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_acpi_pm_s5_by_byte_writes_requests_poweroff, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_acpi_pm_other_sleep_types_do_not_power_off, setup, teardown),
