@@ -36,7 +36,11 @@ struct acpi_config {
 	uint16_t reset_port;       /* FADT reset register (I/O, 1 byte), value ACPI_RESET_VALUE; 0 = none */
 	uint64_t pci_mmio32_base, pci_mmio32_size;   /* 32-bit MMIO window of the PCI host bridge _CRS */
 	uint64_t pci_mmio64_base, pci_mmio64_size;   /* 64-bit window above RAM, size 0 = none */
-	uint64_t pci_ecam_base;    /* 0 = no MCFG (config mechanism #1 only, ports 0xCF8-0xCFF) */
+	uint64_t pci_ecam_base;    /* 0 = no MCFG (config mechanism #1 only, ports 0xCF8-0xCFF); Linux
+	                            * then warns "acpi PNP0A03:00: fail to add MMCONFIG information".
+	                            * Else 1 MiB aligned, below 4 GiB, ACPI_ECAM_SIZE long: MCFG, PCI0
+	                            * becomes PNP0A08 (+ _CID PNP0A03, _OSC granting all), and a PNP0C02
+	                            * device reserves the window so Linux accepts it */
 	bool serial_com1;          /* describe COM1 (PNP0501, IO 0x3F8/8, IRQ 4) in the DSDT */
 	uint8_t pci_intx_gsi_base; /* 0 = no _PRT (PCI devices use MSI/MSI-X or have no INTx pin);
 	                            * else INTx routing: slot s pin p (0=INTA) -> GSI base + (s + p) % 4,
