@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <time.h>
 #include <cmocka.h>
 
@@ -286,6 +287,35 @@ static void test_acpi_pm_odd_widths_and_offsets_do_not_crash(void **state)
 	assert_int_equal(in(f, PM1_EN, 2), ACPI_PM1_PWRBTN_EN | ACPI_PM1_SLPBTN_EN | ACPI_PM1_RTC_EN);
 }
 
+static void *press_many(void *arg)
+{
+	struct fixture *f = arg;
+
+	for (int i = 0; i < 20000; i++)
+		acpi_pm_press_power_button(f->pm);
+	return NULL;
+}
+
+/* The main thread presses while a vCPU thread services the SCI: the line's
+ * last level must always match status & enable, with no lost update. */
+static void test_acpi_pm_button_and_guest_race_leaves_line_consistent(void **state)
+{
+	struct fixture *f = *state;
+	pthread_t t;
+
+	out(f, PM1_EN, ACPI_PM1_PWRBTN_EN, 2);
+	assert_int_equal(pthread_create(&t, NULL, press_many, f), 0);
+	for (int i = 0; i < 20000; i++) {
+		if (in(f, PM1_STS, 2) & ACPI_PM1_PWRBTN_STS)
+			out(f, PM1_STS, ACPI_PM1_PWRBTN_STS, 2);
+	}
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(f->sci_level, (in(f, PM1_STS, 2) & ACPI_PM1_PWRBTN_STS) ? 1 : 0);
+	out(f, PM1_STS, ACPI_PM1_PWRBTN_STS, 2);
+	assert_int_equal(f->sci_level, 0);
+	assert_false(acpi_pm_sci_asserted(f->pm));
+}
+
 static void test_acpi_pm_reset_restores_power_on_state(void **state)
 {
 	struct fixture *f = *state;
@@ -352,6 +382,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_acpi_pm_reset_register_requests_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_acpi_pm_timer_counts_at_3_58_mhz, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_acpi_pm_odd_widths_and_offsets_do_not_crash, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_acpi_pm_button_and_guest_race_leaves_line_consistent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_acpi_pm_reset_restores_power_on_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_acpi_pm_create_fails_cleanly_on_a_taken_port, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_acpi_pm_destroy_unregisters_its_ports, setup, teardown),
