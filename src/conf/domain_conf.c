@@ -246,13 +246,20 @@ char *dom_bitmap_format(const struct dom_bitmap *map)
 
 #define DEF(ctx) ((struct dom_def *)(ctx))
 
+/* Like libvirt, an empty element is the same as an absent one. */
 static int parse_text_field(xmlNode *node, char **field)
 {
 	if (xmlu_check_attrs(node, NULL) < 0)
 		return -1;
 	free(*field);
 	*field = NULL;
-	return xmlu_text(node, field);
+	if (xmlu_text(node, field) < 0)
+		return -1;
+	if (!**field) {
+		free(*field);
+		*field = NULL;
+	}
+	return 0;
 }
 
 static int p_name(xmlNode *n, void *ctx, unsigned int flags)
@@ -266,7 +273,7 @@ static int p_title(xmlNode *n, void *ctx, unsigned int flags)
 	(void)flags;
 	if (parse_text_field(n, &DEF(ctx)->title) < 0)
 		return -1;
-	if (strchr(DEF(ctx)->title, '\n'))
+	if (DEF(ctx)->title && strchr(DEF(ctx)->title, '\n'))
 		return err_set(ERR_INVALID, "line %ld: <title>: must not contain a newline", xmlu_line(n));
 	return 0;
 }
@@ -806,6 +813,16 @@ struct dom_net *dom_net_by_mac(const struct dom_def *def, const uint8_t mac[DOM_
 
 /* ---- validation ---- */
 
+bool dom_path_ok(const char *path)
+{
+	if (!path || path[0] != '/')
+		return false;
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return false;
+	return true;
+}
+
 static bool name_is_valid(const char *name)
 {
 	size_t len = strlen(name);
@@ -889,9 +906,10 @@ int dom_validate(const struct dom_def *def)
 			       def->name, def->vcpus_current, def->vcpus_max);
 	if ((def->os.initrd || def->os.cmdline) && !def->os.kernel)
 		return err_set(ERR_INVALID, "domain '%s': <initrd>/<cmdline> need a <kernel>", def->name);
-	if ((def->os.kernel && def->os.kernel[0] != '/') || (def->os.initrd && def->os.initrd[0] != '/'))
-		return err_set(ERR_INVALID, "domain '%s': <kernel> and <initrd> must be absolute paths",
-			       def->name);
+	if ((def->os.kernel && !dom_path_ok(def->os.kernel)) ||
+	    (def->os.initrd && !dom_path_ok(def->os.initrd)))
+		return err_set(ERR_INVALID, "domain '%s': <kernel> and <initrd> must be absolute paths "
+			       "without control characters", def->name);
 	if (validate_cpu(def) < 0 || dom_devices_validate(def) < 0)
 		return err_prefix("domain '%s'", def->name);
 	return 0;

@@ -350,6 +350,9 @@ static int p_chr_source(xmlNode *n, void *ctx, unsigned int flags)
 		free(chr->pty_path);
 		chr->pty_path = NULL;
 	}
+	if (chr->pty_path && !dom_path_ok(chr->pty_path))
+		return err_set(ERR_INVALID, "line %ld: <source>: path '%s' is not an absolute path "
+			       "without control characters", xmlu_line(n), chr->pty_path);
 	return 0;
 }
 
@@ -405,9 +408,9 @@ static int p_channel_source(xmlNode *n, void *ctx, unsigned int flags)
 	    xmlu_attr(n, "path", false, &ch->path) < 0)
 		return -1;
 	ch->mode = mode;
-	if (ch->path && ch->path[0] != '/')
-		return err_set(ERR_INVALID, "line %ld: <source>: path '%s' is not absolute",
-			       xmlu_line(n), ch->path);
+	if (ch->path && !dom_path_ok(ch->path))
+		return err_set(ERR_INVALID, "line %ld: <source>: path '%s' is not an absolute path "
+			       "without control characters", xmlu_line(n), ch->path);
 	return 0;
 }
 
@@ -642,9 +645,9 @@ int dom_devices_validate(const struct dom_def *def)
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(d->target_dev, def->disks[j].target_dev))
 				return err_set(ERR_INVALID, "disk target '%s' is used twice", d->target_dev);
-		if (d->type == DOM_DISK_FILE && d->path && d->path[0] != '/')
-			return err_set(ERR_INVALID, "disk '%s': source file '%s' is not an absolute path",
-				       d->target_dev, d->path);
+		if (d->type == DOM_DISK_FILE && d->path && !dom_path_ok(d->path))
+			return err_set(ERR_INVALID, "disk '%s': source file '%s' is not an absolute path "
+				       "without control characters", d->target_dev, d->path);
 		if (d->type == DOM_DISK_FILE && !d->path)
 			return err_set(ERR_INVALID, "disk '%s' has no <source file>", d->target_dev);
 		/* pool and volume become file names inside the pool's directory */
