@@ -1,0 +1,316 @@
+/* Leaky-bucket I/O throttling (see throttle.h). Each limit is a bucket that
+ * fills with every request's units and leaks at the average rate; a request
+ * waits while a bucket holds more than its allowance: avg/10 without bursts,
+ * max * max_length with them (the burst level itself leaks at max). */
+#include "block/throttle.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/error.h"
+#include "common/util.h"
+
+#define THROTTLE_VALUE_MAX 1000000000000000ull
+#define NS 1000000000.0
+
+struct bucket {
+	double level, burst_level;
+};
+
+struct throttle {
+	pthread_mutex_t lock;
+	struct throttle_config cfg;
+	struct bucket b[THROTTLE_KINDS];
+	uint64_t last_ns;
+	char *group;
+	unsigned refs;
+	struct throttle *next;
+};
+
+static pthread_mutex_t groups_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct throttle *groups;
+
+static const char *const kind_names[THROTTLE_KINDS] = {
+	"bps", "bps_rd", "bps_wr", "iops", "iops_rd", "iops_wr",
+};
+/* libvirt <iotune> element names in the same order */
+static const char *const libvirt_names[THROTTLE_KINDS] = {
+	"total_bytes_sec", "read_bytes_sec", "write_bytes_sec",
+	"total_iops_sec", "read_iops_sec", "write_iops_sec",
+};
+/* -drive / --disk spellings with _total */
+static const char *const long_names[THROTTLE_KINDS] = {
+	"bps_total", "bps_read", "bps_write", "iops_total", "iops_read", "iops_write",
+};
+
+const char *throttle_kind_name(enum throttle_kind k)
+{
+	return k < THROTTLE_KINDS ? kind_names[k] : "?";
+}
+
+bool throttle_config_enabled(const struct throttle_config *cfg)
+{
+	for (int i = 0; i < THROTTLE_KINDS; i++)
+		if (cfg->l[i].avg)
+			return true;
+	return false;
+}
+
+int throttle_config_validate(const struct throttle_config *cfg)
+{
+	for (int base = 0; base < THROTTLE_KINDS; base += 3) {
+		const struct throttle_limit *l = cfg->l + base;
+		if (l[0].avg && (l[1].avg || l[2].avg))
+			return err_set(ERR_INVALID, "%s and %s/%s cannot be used at the same time",
+				       kind_names[base], kind_names[base + 1], kind_names[base + 2]);
+		if (l[0].max && (l[1].max || l[2].max))
+			return err_set(ERR_INVALID, "%s_max and %s_max/%s_max cannot be used at the same time",
+				       kind_names[base], kind_names[base + 1], kind_names[base + 2]);
+	}
+	for (int i = 0; i < THROTTLE_KINDS; i++) {
+		const struct throttle_limit *l = &cfg->l[i];
+		if (l->avg > THROTTLE_VALUE_MAX || l->max > THROTTLE_VALUE_MAX)
+			return err_set(ERR_INVALID, "%s values must be within [0, %llu]", kind_names[i],
+				       THROTTLE_VALUE_MAX);
+		if (l->max_length == 0)
+			return err_set(ERR_INVALID, "%s_max_length cannot be 0", kind_names[i]);
+		if (l->max_length > 1 && !l->max)
+			return err_set(ERR_INVALID, "%s_max_length > 1 requires %s_max", kind_names[i],
+				       kind_names[i]);
+		if (l->max && !l->avg)
+			return err_set(ERR_INVALID, "%s_max requires %s", kind_names[i], kind_names[i]);
+		if (l->max && l->max < l->avg)
+			return err_set(ERR_INVALID, "%s_max cannot be lower than %s", kind_names[i],
+				       kind_names[i]);
+		if (l->max_length > THROTTLE_VALUE_MAX)
+			return err_set(ERR_INVALID, "%s_max_length is too large", kind_names[i]);
+	}
+	return 0;
+}
+
+static int match_kind(const char *key, size_t len)
+{
+	for (int i = 0; i < THROTTLE_KINDS; i++) {
+		if ((strlen(kind_names[i]) == len && strncmp(key, kind_names[i], len) == 0) ||
+		    (strlen(long_names[i]) == len && strncmp(key, long_names[i], len) == 0) ||
+		    (strlen(libvirt_names[i]) == len && strncmp(key, libvirt_names[i], len) == 0))
+			return i;
+	}
+	return -1;
+}
+
+int throttle_config_set(struct throttle_config *cfg, const char *key, const char *value)
+{
+	uint64_t v;
+	size_t len = strlen(key);
+	int field = 0, k;   /* 0 avg, 1 max, 2 max_length */
+
+	if (parse_uint(value, 0, THROTTLE_VALUE_MAX, &v) < 0)
+		return err_prefix("throttle limit '%s'", key);
+	if (strcmp(key, "iops_size") == 0 || strcmp(key, "size_iops_sec") == 0) {
+		cfg->iops_size = v;
+		return 0;
+	}
+	if (len > 11 && strcmp(key + len - 11, "_max_length") == 0) {
+		field = 2;
+		len -= 11;
+	} else if (len > 4 && strcmp(key + len - 4, "_max") == 0) {
+		field = 1;
+		len -= 4;
+	}
+	k = match_kind(key, len);
+	if (k < 0)
+		return err_set(ERR_INVALID, "throttle limit '%s' is unknown", key);
+	if (field == 0)
+		cfg->l[k].avg = v;
+	else if (field == 1)
+		cfg->l[k].max = v;
+	else
+		cfg->l[k].max_length = v;
+	return 0;
+}
+
+static void normalise(struct throttle_config *cfg)
+{
+	for (int i = 0; i < THROTTLE_KINDS; i++)
+		if (cfg->l[i].max_length == 0)
+			cfg->l[i].max_length = 1;
+}
+
+struct throttle *throttle_get(const char *group, const struct throttle_config *cfg)
+{
+	struct throttle_config c = cfg ? *cfg : (struct throttle_config){ 0 };
+	struct throttle *t;
+
+	normalise(&c);
+	if (throttle_config_validate(&c) < 0)
+		return NULL;
+	pthread_mutex_lock(&groups_lock);
+	if (group && *group) {
+		for (t = groups; t; t = t->next) {
+			if (strcmp(t->group, group) == 0) {
+				t->refs++;
+				pthread_mutex_unlock(&groups_lock);
+				return t;
+			}
+		}
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t || (group && *group && !(t->group = strdup(group)))) {
+		free(t);
+		pthread_mutex_unlock(&groups_lock);
+		err_set(ERR_NOMEM, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&t->lock, NULL);
+	t->cfg = c;
+	t->refs = 1;
+	if (t->group) {
+		t->next = groups;
+		groups = t;
+	}
+	pthread_mutex_unlock(&groups_lock);
+	return t;
+}
+
+void throttle_put(struct throttle *t)
+{
+	if (!t)
+		return;
+	pthread_mutex_lock(&groups_lock);
+	if (--t->refs) {
+		pthread_mutex_unlock(&groups_lock);
+		return;
+	}
+	for (struct throttle **p = &groups; *p; p = &(*p)->next) {
+		if (*p == t) {
+			*p = t->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&groups_lock);
+	pthread_mutex_destroy(&t->lock);
+	free(t->group);
+	free(t);
+}
+
+const char *throttle_group_name(const struct throttle *t)
+{
+	return t->group ? t->group : "";
+}
+
+int throttle_set_config(struct throttle *t, const struct throttle_config *cfg)
+{
+	struct throttle_config c = *cfg;
+
+	normalise(&c);
+	if (throttle_config_validate(&c) < 0)
+		return -1;
+	pthread_mutex_lock(&t->lock);
+	t->cfg = c;
+	memset(t->b, 0, sizeof(t->b));
+	pthread_mutex_unlock(&t->lock);
+	return 0;
+}
+
+void throttle_get_config(struct throttle *t, struct throttle_config *cfg)
+{
+	pthread_mutex_lock(&t->lock);
+	*cfg = t->cfg;
+	pthread_mutex_unlock(&t->lock);
+}
+
+static void leak(struct throttle *t, uint64_t now)
+{
+	double delta = now > t->last_ns ? (double)(now - t->last_ns) : 0;
+
+	if (t->last_ns == 0)
+		delta = 0;
+	t->last_ns = MAX(now, t->last_ns);
+	for (int i = 0; i < THROTTLE_KINDS; i++) {
+		const struct throttle_limit *l = &t->cfg.l[i];
+		struct bucket *bk = &t->b[i];
+		bk->level = MAX(bk->level - l->avg * delta / NS, 0.0);
+		if (l->max_length > 1)
+			bk->burst_level = MAX(bk->burst_level - l->max * delta / NS, 0.0);
+	}
+}
+
+static uint64_t bucket_wait(const struct throttle_limit *l, const struct bucket *bk)
+{
+	double size, burst_size, extra;
+
+	if (!l->avg)
+		return 0;
+	if (!l->max) {
+		/* Without a burst limit still allow a tenth of a second's worth at once,
+		 * or every other request would wait. */
+		size = (double)l->avg / 10;
+		burst_size = 0;
+	} else {
+		size = (double)l->max * (double)l->max_length;
+		burst_size = (double)l->max / 10;
+	}
+	extra = bk->level - size;
+	if (extra > 0)
+		return (uint64_t)(extra * NS / (double)l->avg);
+	if (l->max_length > 1) {
+		extra = bk->burst_level - burst_size;
+		if (extra > 0)
+			return (uint64_t)(extra * NS / (double)l->max);
+	}
+	return 0;
+}
+
+uint64_t throttle_delay(struct throttle *t, bool is_write, uint64_t now_ns)
+{
+	int kinds[4] = { THROTTLE_BPS_TOTAL, is_write ? THROTTLE_BPS_WRITE : THROTTLE_BPS_READ,
+			 THROTTLE_OPS_TOTAL, is_write ? THROTTLE_OPS_WRITE : THROTTLE_OPS_READ };
+	uint64_t wait = 0;
+
+	pthread_mutex_lock(&t->lock);
+	leak(t, now_ns);
+	for (int i = 0; i < 4; i++)
+		wait = MAX(wait, bucket_wait(&t->cfg.l[kinds[i]], &t->b[kinds[i]]));
+	pthread_mutex_unlock(&t->lock);
+	return wait;
+}
+
+void throttle_account(struct throttle *t, bool is_write, uint64_t bytes, uint64_t now_ns)
+{
+	double units = 1.0;
+
+	pthread_mutex_lock(&t->lock);
+	leak(t, now_ns);
+	if (t->cfg.iops_size && bytes > t->cfg.iops_size)
+		units = (double)bytes / (double)t->cfg.iops_size;
+	int kinds[4] = { THROTTLE_BPS_TOTAL, is_write ? THROTTLE_BPS_WRITE : THROTTLE_BPS_READ,
+			 THROTTLE_OPS_TOTAL, is_write ? THROTTLE_OPS_WRITE : THROTTLE_OPS_READ };
+	for (int i = 0; i < 4; i++) {
+		double amount = i < 2 ? (double)bytes : units;
+		const struct throttle_limit *l = &t->cfg.l[kinds[i]];
+		struct bucket *bk = &t->b[kinds[i]];
+		if (!l->avg)
+			continue;
+		bk->level += amount;
+		if (l->max_length > 1)
+			bk->burst_level += amount;
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+void throttle_wait(struct throttle *t, bool is_write, uint64_t bytes)
+{
+	for (;;) {
+		uint64_t d = throttle_delay(t, is_write, clock_ns());
+		if (d == 0)
+			break;
+		struct timespec ts = { (time_t)(d / 1000000000u), (long)(d % 1000000000u) };
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+	}
+	throttle_account(t, is_write, bytes, clock_ns());
+}
