@@ -275,6 +275,24 @@ void i8042_command_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len
 	pthread_mutex_unlock(&k->lock);
 }
 
+static void i8042_power_on(struct i8042 *k)
+{
+	/* As firmware leaves it: both interrupts on, POST passed, translation. */
+	k->ctr = CTR_KBDINT | CTR_AUXINT | CTR_SYS | CTR_XLATE;
+	k->outport = OUTPORT_RESET_N | OUTPORT_A20;
+	k->pending_cmd = 0;
+	k->last_was_cmd = false;
+	k->qhead = k->qcount = 0;
+}
+
+void i8042_reset(struct i8042 *k)
+{
+	pthread_mutex_lock(&k->lock);
+	i8042_power_on(k);
+	i8042_update_irqs(k);
+	pthread_mutex_unlock(&k->lock);
+}
+
 struct i8042 *i8042_create(struct bus *pio, struct irq_pin kbd_irq, struct irq_pin aux_irq,
 			   const struct vm_request_sink *requests)
 {
@@ -289,9 +307,7 @@ struct i8042 *i8042_create(struct bus *pio, struct irq_pin kbd_irq, struct irq_p
 	k->kbd_irq = kbd_irq;
 	k->aux_irq = aux_irq;
 	k->requests = requests;
-	/* As firmware leaves it: both interrupts on, POST passed, translation. */
-	k->ctr = CTR_KBDINT | CTR_AUXINT | CTR_SYS | CTR_XLATE;
-	k->outport = OUTPORT_RESET_N | OUTPORT_A20;
+	i8042_power_on(k);
 	if (bus_register(pio, I8042_DATA_PORT, 1, i8042_data_io, k, "i8042-data") < 0) {
 		err_prefix("i8042");
 		goto fail;

@@ -37,6 +37,8 @@ struct i8042;
  * ports are taken. */
 struct i8042 *i8042_create(struct bus *pio, struct irq_pin kbd_irq, struct irq_pin aux_irq,
 			   const struct vm_request_sink *requests);
+/* Power-on state (machine reset): command byte, output port, empty buffer. */
+void i8042_reset(struct i8042 *kbc);
 void i8042_destroy(struct i8042 *kbc);
 
 /* Bus handlers, exposed for tests and fuzzers (offset 0, any len). */

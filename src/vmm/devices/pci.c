@@ -535,11 +535,33 @@ int pci_register_device(struct pci_bus *b, struct pci_device *dev, int slot)
 	dev->bus = b;
 	dev->slot = slot;
 	b->slots[slot] = dev;
+	memcpy(dev->reset_bars, dev->config + PCI_BAR0, sizeof(dev->reset_bars));
 	pci_update_mappings(b, dev, false);
 	rc = slot;
 out:
 	pthread_mutex_unlock(&b->config_lock);
 	return rc;
+}
+
+void pci_bus_reset(struct pci_bus *b)
+{
+	pthread_mutex_lock(&b->config_lock);
+	b->conf1_addr = 0;
+	b->reset_control = 0;
+	for (int s = 0; s < PCI_MAX_SLOTS; s++) {
+		struct pci_device *dev = b->slots[s];
+
+		if (!dev)
+			continue;
+		dev->config[PCI_COMMAND] = dev->config[PCI_COMMAND + 1] = 0;
+		dev->config[PCI_STATUS + 1] &= (uint8_t)~dev->w1cmask[PCI_STATUS + 1];
+		if (s != 0)
+			memcpy(dev->config + PCI_BAR0, dev->reset_bars, sizeof(dev->reset_bars));
+		pci_update_mappings(b, dev, false);
+		if (dev->reset)
+			dev->reset(dev);
+	}
+	pthread_mutex_unlock(&b->config_lock);
 }
 
 void pci_unregister_device(struct pci_bus *b, struct pci_device *dev)

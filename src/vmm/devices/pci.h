@@ -89,10 +89,13 @@ struct pci_device {
 	void (*config_read)(struct pci_device *dev, uint32_t offset, uint8_t *data, uint32_t len);
 	void (*config_write)(struct pci_device *dev, uint32_t offset, const uint8_t *data, uint32_t len);
 	void (*bar_update)(struct pci_device *dev, int bar, uint64_t addr, bool mapped);
+	/* Called by pci_bus_reset after the generic reset (device state). */
+	void (*reset)(struct pci_device *dev);
 	/* Set by pci_register_device. */
 	struct pci_bus *bus;
 	int slot;
 	uint16_t cap_next;
+	uint8_t reset_bars[4 * PCI_NUM_BARS];  /* BAR values as first assigned */
 };
 
 struct pci_bus;
@@ -126,6 +129,10 @@ int pci_add_capability(struct pci_device *dev, uint8_t id, uint8_t len);
  * command bits, as after reset). Returns the slot or -1 with the error set. */
 int pci_register_device(struct pci_bus *bus, struct pci_device *dev, int slot);
 void pci_unregister_device(struct pci_bus *bus, struct pci_device *dev);
+/* Machine reset: every device's command register to 0 (no decoding, no bus
+ * mastering), status errors cleared, BARs back to their first addresses,
+ * then its reset hook. */
+void pci_bus_reset(struct pci_bus *bus);
 
 /* Config access as the guest sees it (absent functions read all-ones); used
  * by the conf1/ECAM handlers, tests, and the VMM (e.g. to read a BAR). */

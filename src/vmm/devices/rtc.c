@@ -19,6 +19,8 @@
 #define RTC_DV_RESET 0x60     /* DV = 110 or 111 holds the divider in reset */
 #define RTC_DONT_CARE 0xc0    /* alarm bytes >= 0xc0 match any value */
 #define SECONDS_PER_DAY 86400
+#define RTC_MIN_SECONDS (-6000000000LL)   /* about 1780 */
+#define RTC_MAX_SECONDS 9000000000LL      /* about 2255 */
 
 struct rtc {
 	pthread_mutex_t lock;
@@ -155,8 +157,10 @@ static void rtc_commit_time(struct rtc *rtc, const uint8_t *regs, bool keep_frac
 {
 	int64_t host = (int64_t)rtc->now_ns(rtc->now_ctx), secs, frac = 0;
 
-	if (rtc_parse_time(rtc, regs, &secs) < 0) {
-		log_debug("rtc: guest wrote an invalid date/time, keeping the clock");
+	/* The offset is kept in int64 nanoseconds: dates outside about
+	 * 1780-2255 cannot be represented and are refused like invalid ones. */
+	if (rtc_parse_time(rtc, regs, &secs) < 0 || secs < RTC_MIN_SECONDS || secs > RTC_MAX_SECONDS) {
+		log_debug("rtc: guest wrote an invalid or unrepresentable date/time, keeping the clock");
 		return;
 	}
 	if (keep_fraction) {
@@ -339,6 +343,16 @@ struct rtc *rtc_create(struct bus *pio, struct irq_pin irq)
 		return NULL;
 	}
 	return rtc;
+}
+
+void rtc_reset(struct rtc *rtc)
+{
+	pthread_mutex_lock(&rtc->lock);
+	rtc->cmos[RTC_REG_B] &= (uint8_t)~(RTC_B_PIE | RTC_B_AIE | RTC_B_UIE | 0x08 /* SQWE */);
+	rtc->cmos[RTC_REG_C] = 0;
+	rtc->flags_checked_s = floor_div(rtc_guest_ns(rtc), NS_PER_S);
+	rtc_update_flags(rtc);
+	pthread_mutex_unlock(&rtc->lock);
 }
 
 void rtc_destroy(struct rtc *rtc)

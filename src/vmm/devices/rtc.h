@@ -62,6 +62,9 @@ struct rtc;
 /* Registers ports 0x70-0x71 on `pio`; `irq` is GSI 8 (its set may be NULL).
  * NULL with the error set if the ports are taken. */
 struct rtc *rtc_create(struct bus *pio, struct irq_pin irq);
+/* The RESET pin (machine reset): interrupt enables and flags clear; the time,
+ * its format and the NVRAM survive, as they are battery-backed. */
+void rtc_reset(struct rtc *rtc);
 void rtc_destroy(struct rtc *rtc);
 
 /* Firmware-visible memory size bytes (see above). */

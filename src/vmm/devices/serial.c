@@ -391,6 +391,19 @@ struct serial *serial_create(struct bus *pio, uint16_t base, struct irq_pin irq,
 	return s;
 }
 
+void serial_reset(struct serial *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->ier = s->lcr = s->mcr = s->scr = s->fcr = s->dlm = 0;
+	s->dll = 0x0c;
+	s->lsr_errors = s->msr_delta = 0;
+	s->fifo_enabled = s->thri_pending = false;
+	serial_rx_clear(s);
+	serial_maybe_resume_input(s);
+	serial_update_irq(s);
+	pthread_mutex_unlock(&s->lock);
+}
+
 void serial_destroy(struct serial *s)
 {
 	if (!s)

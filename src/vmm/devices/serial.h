@@ -33,6 +33,8 @@ struct serial;
 /* Registers 8 ports at `base` on `pio`. `cd` may be NULL (output discarded,
  * no input). Returns NULL with the error set if the ports are taken. */
 struct serial *serial_create(struct bus *pio, uint16_t base, struct irq_pin irq, struct chardev *cd);
+/* Power-on register values (machine reset); the chardev stays attached. */
+void serial_reset(struct serial *s);
 /* Unregisters from the bus and detaches from the chardev (does not close it). */
 void serial_destroy(struct serial *s);
 

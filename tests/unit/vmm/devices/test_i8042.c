@@ -182,6 +182,22 @@ static void test_i8042_any_width_access_is_safe(void **state)
 	assert_int_equal(f->req.resets, 0);
 }
 
+static void test_i8042_reset_restores_command_byte_and_empties_the_buffer(void **state)
+{
+	struct fixture *f = *state;
+
+	outb(&f->pio, CMD, 0x60);
+	outb(&f->pio, DATA, 0x00);
+	outb(&f->pio, CMD, 0xd2);
+	outb(&f->pio, DATA, 0x12);
+	outb(&f->pio, CMD, 0xd1);                 /* left waiting for its data byte */
+	i8042_reset(f->k);
+	assert_int_equal(inb(&f->pio, CMD) & 0x01, 0);
+	outb(&f->pio, CMD, 0x20);
+	assert_int_equal(read_answer(f), 0x47);
+	assert_int_equal(f->req.resets, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -194,6 +210,7 @@ int main(void)
 		T(test_i8042_bytes_for_absent_devices_get_nak_and_timeout_at_once),
 		T(test_i8042_irqs_follow_the_command_byte_enables),
 		T(test_i8042_any_width_access_is_safe),
+		T(test_i8042_reset_restores_command_byte_and_empties_the_buffer),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

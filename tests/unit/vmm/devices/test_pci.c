@@ -411,6 +411,24 @@ static void test_pci_any_width_at_any_offset_is_safe(void **state)
 	assert_int_equal(cfg_read(f, 1, 0x00, 4), 0x10421af4);
 }
 
+static void test_pci_bus_reset_stops_decoding_and_restores_bars(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t data[4];
+
+	pci_register_device(f->pci, &f->dev, 1);
+	cfg_write(f, 1, 0x10, 4, (uint32_t)(MMIO32_BASE + 0x100000));
+	cfg_write(f, 1, 0x04, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	assert_true(f->log.update_mapped);
+	pci_bus_reset(f->pci);
+	assert_false(f->log.update_mapped);
+	assert_int_equal(cfg_read(f, 1, 0x04, 2), 0);
+	assert_int_equal(cfg_read(f, 1, 0x10, 4), MMIO32_BASE);
+	bus_dispatch(&f->mmio, MMIO32_BASE + 0x100000, data, 4, false);
+	assert_int_equal(bus_data_get(data, 4), 0xffffffff);
+	assert_int_equal(cfg_read(f, 0, 0x00, 4), 0x00081b36);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -432,6 +450,7 @@ int main(void)
 		T(test_pci_device_set_bar_rejects_bad_descriptions),
 		T(test_pci_window_exhaustion_fails_cleanly),
 		T(test_pci_any_width_at_any_offset_is_safe),
+		T(test_pci_bus_reset_stops_decoding_and_restores_bars),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

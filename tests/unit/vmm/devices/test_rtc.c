@@ -193,6 +193,13 @@ static void test_rtc_invalid_guest_time_keeps_the_clock(void **state)
 	cmos_write(f, RTC_REG_B, RTC_B_24H);
 	assert_int_equal(cmos_read(f, RTC_MONTH), 0x11);
 	assert_int_equal(cmos_read(f, RTC_SECONDS), 0x07);
+	/* Year 9999 is valid BCD but beyond what the clock can represent. */
+	cmos_write(f, RTC_REG_B, RTC_B_24H | RTC_B_SET);
+	cmos_write(f, RTC_CENTURY, 0x99);
+	cmos_write(f, RTC_YEAR, 0x99);
+	cmos_write(f, RTC_REG_B, RTC_B_24H);
+	assert_int_equal(cmos_read(f, RTC_CENTURY), 0x20);
+	assert_int_equal(cmos_read(f, RTC_YEAR), 0x26);
 }
 
 static void test_rtc_register_c_flags_update_and_clears_on_read(void **state)
@@ -297,6 +304,23 @@ static void test_rtc_word_write_sets_index_then_data_and_any_width_is_safe(void 
 		}
 }
 
+static void test_rtc_reset_clears_interrupts_but_keeps_time_and_nvram(void **state)
+{
+	struct fixture *f = *state;
+
+	cmos_write(f, 0x50, 0xab);
+	cmos_write(f, RTC_HOURS, 0x03);
+	cmos_write(f, RTC_REG_B, RTC_B_24H | RTC_B_UIE | RTC_B_DM_BINARY);
+	f->now += NS;
+	rtc_tick(f->rtc);
+	assert_int_equal(f->irq.level, 1);
+	rtc_reset(f->rtc);
+	assert_int_equal(f->irq.level, 0);
+	assert_int_equal(cmos_read(f, RTC_REG_B), RTC_B_24H | RTC_B_DM_BINARY);
+	assert_int_equal(cmos_read(f, RTC_HOURS), 3);
+	assert_int_equal(cmos_read(f, 0x50), 0xab);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -314,6 +338,7 @@ int main(void)
 		T(test_rtc_nvram_bytes_are_stored_and_index_bit7_is_the_nmi_mask),
 		T(test_rtc_memory_size_bytes_follow_the_seabios_layout),
 		T(test_rtc_word_write_sets_index_then_data_and_any_width_is_safe),
+		T(test_rtc_reset_clears_interrupts_but_keeps_time_and_nvram),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

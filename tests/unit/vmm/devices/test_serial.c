@@ -386,6 +386,26 @@ static void test_serial_any_width_at_any_offset_is_safe(void **state)
 	assert_int_equal(inb(&f->pio, MCR), 0x08);
 }
 
+static void test_serial_reset_restores_power_on_registers_and_lowers_irq(void **state)
+{
+	struct fixture *f = *state;
+	const uint8_t b = 'z';
+
+	outb(&f->pio, FCR, 0x01);
+	outb(&f->pio, MCR, 0x0b);
+	outb(&f->pio, IER, 0x03);
+	outb(&f->pio, SCR, 0x99);
+	serial_receive(f->s, &b, 1);
+	assert_int_equal(f->irq.level, 1);
+	serial_reset(f->s);
+	assert_int_equal(f->irq.level, 0);
+	assert_int_equal(inb(&f->pio, IER), 0);
+	assert_int_equal(inb(&f->pio, MCR), 0);
+	assert_int_equal(inb(&f->pio, SCR), 0);
+	assert_int_equal(inb(&f->pio, IIR), 0x01);
+	assert_int_equal(inb(&f->pio, LSR), 0x60);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -408,6 +428,7 @@ int main(void)
 		T(test_serial_overrun_sets_oe_and_line_status_interrupt),
 		T(test_serial_interrupt_priority_line_status_before_data_before_thre),
 		T(test_serial_any_width_at_any_offset_is_safe),
+		T(test_serial_reset_restores_power_on_registers_and_lowers_irq),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
