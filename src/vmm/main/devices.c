@@ -5,14 +5,36 @@
 #include "vmm/devices/chardev.h"
 #include "vmm/devices/serial.h"
 #include "vmm/devices/acpi_pm.h"
+#include "vmm/devices/debugport.h"
+#include "vmm/devices/i8042.h"
+#include "vmm/devices/pci.h"
+#include "vmm/devices/rtc.h"
 #include "vmm/acpi/acpi.h"
 #include "vmm/boot/layout.h"
 #include "common/error.h"
+#include "common/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 /* PCI MMIO window in the 32-bit hole, below the IOAPIC/LAPIC/ECAM area. */
 #define MACHINE_PCI_MMIO32_BASE 0xc0000000ULL
 #define MACHINE_PCI_MMIO32_SIZE 0x20000000ULL
 #define MACHINE_ACPI_RESET_PORT 0x610
+/* 64-bit PCI window: from the first 1 GiB boundary above RAM, at most 64 GiB,
+ * and never past what the guest CPU can address. */
+#define MACHINE_PCI_MMIO64_MAX 0x1000000000ULL
+
+static void machine_mmio64_window(const struct vm *vm, uint64_t *base, uint64_t *size)
+{
+	uint64_t ram_end = GM_HOLE_END, limit = 1ULL << vm->phys_bits;
+
+	for (unsigned i = 0; i < vm->mem.nregions; i++)
+		ram_end = MAX(ram_end, vm->mem.regions[i].gpa + vm->mem.regions[i].size);
+	*base = ALIGN_UP(ram_end, 1ULL << 30);
+	*size = *base < limit ? MIN(MACHINE_PCI_MMIO64_MAX, limit - *base) : 0;
+}
 
 static struct irq_pin machine_irq(struct vm *vm, uint32_t gsi)
 {
@@ -33,6 +55,7 @@ static int machine_create_acpi(struct vm *vm)
 	cfg.reset_port = MACHINE_ACPI_RESET_PORT;
 	cfg.pci_mmio32_base = MACHINE_PCI_MMIO32_BASE;
 	cfg.pci_mmio32_size = MACHINE_PCI_MMIO32_SIZE;
+	machine_mmio64_window(vm, &cfg.pci_mmio64_base, &cfg.pci_mmio64_size);
 	len = acpi_build_tables(&cfg, m->acpi_tables, sizeof(m->acpi_tables), BOOT_ACPI_GPA, &m->rsdp_gpa);
 	if (len < 0)
 		return err_prefix("building ACPI tables");
@@ -43,9 +66,13 @@ static int machine_create_acpi(struct vm *vm)
 	return 0;
 }
 
+/* The machine's legacy devices, as a PC has them:
+ *   COM1 0x3f8 GSI 4 | i8042 0x60/0x64 GSI 1/12 | RTC 0x70 GSI 8 | debug port 0x80
+ *   PCI conf1 0xcf8 (0xcf9 reset control) | ACPI PM 0x600-0x60b, reset 0x610, SCI GSI 9 */
 int machine_create_devices(struct vm *vm)
 {
 	struct machine *m = vm->machine;
+	uint64_t below_4g = MIN(vm->mem.ram_size, GM_HOLE_START), mmio64_base, mmio64_size;
 
 	m->console = chardev_open(vm->cfg.serial_spec, vm->loop);
 	if (!m->console)
@@ -53,6 +80,29 @@ int machine_create_devices(struct vm *vm)
 	m->com1 = serial_create(&vm->pio, SERIAL_COM1_BASE, machine_irq(vm, SERIAL_COM1_GSI), m->console);
 	if (!m->com1)
 		return err_prefix("COM1");
+	m->i8042 = i8042_create(&vm->pio, machine_irq(vm, I8042_KBD_GSI), machine_irq(vm, I8042_AUX_GSI),
+				&vm->request_sink);
+	if (!m->i8042)
+		return err_prefix("i8042");
+	m->rtc = rtc_create(&vm->pio, machine_irq(vm, RTC_GSI));
+	if (!m->rtc)
+		return err_prefix("RTC");
+	rtc_set_memory(m->rtc, below_4g, vm->mem.ram_size - below_4g);
+	rtc_set_nr_cpus(m->rtc, vm->ncpus);
+	if (vm->cfg.markers_path) {
+		m->markers_fd = open(vm->cfg.markers_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (m->markers_fd < 0)
+			return err_set_errno(ERR_IO, errno, "--markers: cannot open '%s'", vm->cfg.markers_path);
+	}
+	m->debugport = debugport_create(&vm->pio, DEBUGPORT_PORT, vm->boot_entry_ns, m->markers_fd);
+	if (!m->debugport)
+		return err_prefix("debug port");
+	machine_mmio64_window(vm, &mmio64_base, &mmio64_size);
+	m->pci = pci_bus_create(&vm->pio, &vm->mmio, MACHINE_PCI_MMIO32_BASE, MACHINE_PCI_MMIO32_SIZE,
+				mmio64_base, mmio64_size);
+	if (!m->pci)
+		return err_prefix("PCI host bridge");
+	pci_bus_set_request_sink(m->pci, &vm->request_sink);
 	return machine_create_acpi(vm);
 }
 
@@ -76,6 +126,16 @@ void machine_destroy_devices(struct vm *vm)
 
 	if (m->pm)
 		acpi_pm_destroy(m->pm);
+	if (m->pci)
+		pci_bus_destroy(m->pci);
+	if (m->debugport)
+		debugport_destroy(m->debugport);
+	if (m->markers_fd >= 0)
+		close(m->markers_fd);
+	if (m->rtc)
+		rtc_destroy(m->rtc);
+	if (m->i8042)
+		i8042_destroy(m->i8042);
 	if (m->com1)
 		serial_destroy(m->com1);
 	if (m->console) {
@@ -84,5 +144,10 @@ void machine_destroy_devices(struct vm *vm)
 	}
 	m->com1 = NULL;
 	m->pm = NULL;
+	m->pci = NULL;
+	m->debugport = NULL;
+	m->rtc = NULL;
+	m->i8042 = NULL;
+	m->markers_fd = -1;
 	m->console = NULL;
 }

@@ -78,6 +78,22 @@ static int kvm_check_caps(struct vm *vm)
 	return 0;
 }
 
+/* What the guest CPU can do, from the supported CPUID: XSAVE features and
+ * the physical address width (36 bits if KVM does not say). */
+static void kvm_read_cpu_limits(struct vm *vm)
+{
+	vm->xcr0_mask = 1;
+	vm->phys_bits = 36;
+	for (unsigned i = 0; i < vm->supported_cpuid->nent; i++) {
+		const struct kvm_cpuid_entry2 *e = &vm->supported_cpuid->entries[i];
+
+		if (e->function == 0xd && e->index == 0)
+			vm->xcr0_mask = (e->eax | (uint64_t)e->edx << 32) | 1;
+		if (e->function == 0x80000008 && (e->eax & 0xff) >= 32)
+			vm->phys_bits = e->eax & 0xff;
+	}
+}
+
 int kvm_open(struct vm *vm)
 {
 	int version, n;
@@ -117,6 +133,7 @@ int kvm_open(struct vm *vm)
 		c->nent = nent;
 		if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
 			vm->supported_cpuid = c;
+			kvm_read_cpu_limits(vm);
 			return 0;
 		}
 		free(c);

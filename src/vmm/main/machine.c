@@ -117,6 +117,7 @@ int machine_create(struct vm *vm)
 		return err_set(ERR_NOMEM, "out of memory");
 	vm->machine = m;
 	m->signal_fd = -1;
+	m->markers_fd = -1;
 	for (unsigned i = 0; i < VM_MAX_CPUS; i++)
 		vm->vcpus[i].fd = -1;
 	pthread_mutex_init(&vm->lock, NULL);

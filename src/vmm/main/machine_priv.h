@@ -28,6 +28,7 @@ struct machine {
 	struct kvm_irqchip irqchip_init[3];
 	struct kvm_pit_state2 pit_init;
 	int signal_fd;
+	int markers_fd;                   /* --markers log, or -1 */
 
 	struct chardev *console;
 	struct serial *com1;

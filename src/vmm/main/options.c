@@ -26,6 +26,8 @@ static void usage(FILE *out)
 		"  -n, --name NAME          guest name (process title, QMP)\n"
 		"  -p, --pidfile FILE       write the VMM's pid to FILE\n"
 		"      --no-reboot          exit instead of resetting when the guest reboots\n"
+		"      --markers FILE       log guest writes to debug port 0x80 (0x40 kernel, 0x41 userspace),\n"
+		"                           one line each: \"debug-port: 0x41 at 123.456 ms\" since VMM start\n"
 		"      --payload FILE       run a flat binary instead of a kernel (tests)\n"
 		"      --payload-mode MODE  real (16-bit at 0x10000, default) or long (64-bit at 1 MiB)\n"
 		"  -h, --help               show this help\n"
@@ -48,7 +50,7 @@ static int usage_error(const char *fmt, ...)
 	return VM_EXIT_USAGE;
 }
 
-enum { OPT_NO_REBOOT = 0x100, OPT_PAYLOAD, OPT_PAYLOAD_MODE };
+enum { OPT_NO_REBOOT = 0x100, OPT_PAYLOAD, OPT_PAYLOAD_MODE, OPT_MARKERS };
 
 int vmm_parse_args(int argc, char **argv, struct vm_config *cfg)
 {
@@ -63,6 +65,7 @@ int vmm_parse_args(int argc, char **argv, struct vm_config *cfg)
 		{ "name", required_argument, NULL, 'n' },
 		{ "pidfile", required_argument, NULL, 'p' },
 		{ "no-reboot", no_argument, NULL, OPT_NO_REBOOT },
+		{ "markers", required_argument, NULL, OPT_MARKERS },
 		{ "payload", required_argument, NULL, OPT_PAYLOAD },
 		{ "payload-mode", required_argument, NULL, OPT_PAYLOAD_MODE },
 		{ "help", no_argument, NULL, 'h' },
@@ -118,6 +121,7 @@ int vmm_parse_args(int argc, char **argv, struct vm_config *cfg)
 			break;
 		case 'p': cfg->pidfile = optarg; break;
 		case OPT_NO_REBOOT: cfg->no_reboot = true; break;
+		case OPT_MARKERS: cfg->markers_path = optarg; break;
 		case OPT_PAYLOAD: cfg->payload = optarg; break;
 		case OPT_PAYLOAD_MODE:
 			if (!strcmp(optarg, "long"))

@@ -156,6 +156,16 @@ static int vcpu_init_lapic(struct vcpu *vcpu)
 	return 0;
 }
 
+static int vcpu_set_xcr0(struct vcpu *vcpu)
+{
+	struct kvm_xcrs xcrs = { .nr_xcrs = 1, .xcrs = { { .xcr = 0, .value = vcpu->vm->xcr0_mask } } };
+
+	if (ioctl(vcpu->fd, KVM_SET_XCRS, &xcrs) < 0)
+		return err_set_errno(ERR_INTERNAL, errno, "vCPU %u: KVM_SET_XCRS 0x%llx", vcpu->index,
+				     (unsigned long long)vcpu->vm->xcr0_mask);
+	return 0;
+}
+
 int vcpu_create(struct vm *vm, unsigned index)
 {
 	struct vcpu *vcpu = &vm->vcpus[index];
@@ -172,6 +182,14 @@ int vcpu_create(struct vm *vm, unsigned index)
 	}
 	if (vcpu_set_cpuid(vcpu) < 0)
 		return -1;
+	/* KVM computes CPUID 0xD's XSAVE size (EBX) from XCR0 when CPUID is set and
+	 * does not redo it for every XCR0 change, so a guest that enables AVX would
+	 * see a size too small for its XCR0. Start with XCR0 = every supported
+	 * feature and set CPUID again so that size matches what the guest enables. */
+	if (vm->has_xcrs && vm->xcr0_mask > 1) {
+		if (vcpu_set_xcr0(vcpu) < 0 || vcpu_set_cpuid(vcpu) < 0)
+			return -1;
+	}
 	if (ioctl(vcpu->fd, KVM_GET_SREGS, &vcpu->init_sregs) < 0)
 		return err_set_errno(ERR_INTERNAL, errno, "vCPU %u: KVM_GET_SREGS", index);
 	if (vm->irqchip && vcpu_init_lapic(vcpu) < 0)
@@ -186,7 +204,6 @@ int vcpu_reset(struct vcpu *vcpu)
 	struct kvm_fpu fpu = { .fcw = 0x37f, .mxcsr = 0x1f80 };
 	struct kvm_regs regs = { .rflags = 2, .rip = 0xfff0 };
 	struct kvm_vcpu_events events;
-	struct kvm_xcrs xcrs = { .nr_xcrs = 1, .xcrs = { { .xcr = 0, .value = 1 } } };
 	struct kvm_mp_state mp = {
 		.mp_state = vcpu->index == 0 || !vcpu->vm->irqchip ? KVM_MP_STATE_RUNNABLE : KVM_MP_STATE_UNINITIALIZED,
 	};
@@ -198,8 +215,8 @@ int vcpu_reset(struct vcpu *vcpu)
 		return err_set_errno(ERR_INTERNAL, errno, "vCPU %u: resetting registers", vcpu->index);
 	if (ioctl(vcpu->fd, KVM_SET_FPU, &fpu) < 0)
 		return err_set_errno(ERR_INTERNAL, errno, "vCPU %u: KVM_SET_FPU", vcpu->index);
-	if (vcpu->vm->has_xcrs && ioctl(vcpu->fd, KVM_SET_XCRS, &xcrs) < 0)
-		return err_set_errno(ERR_INTERNAL, errno, "vCPU %u: KVM_SET_XCRS", vcpu->index);
+	if (vcpu->vm->has_xcrs && vcpu_set_xcr0(vcpu) < 0)
+		return -1;
 	if (ioctl(vcpu->fd, KVM_SET_VCPU_EVENTS, &events) < 0)
 		log_debug("vCPU %u: KVM_SET_VCPU_EVENTS: %s", vcpu->index, strerror(errno));
 	if (!vcpu->vm->irqchip)

@@ -56,6 +56,7 @@ struct vm_config {
 	const char *serial_spec;
 	const char *qmp_path;
 	const char *pidfile;
+	const char *markers_path;     /* debug-port markers log */
 	bool no_reboot;
 };
 
@@ -65,6 +66,8 @@ struct vm {
 	int vcpu_mmap_size;
 	bool irqchip;                 /* in-kernel IOAPIC/PIC/LAPIC/PIT */
 	bool has_xcrs;                /* KVM_CAP_XCRS */
+	uint64_t xcr0_mask;           /* XSAVE features KVM supports (CPUID 0xD.0) */
+	unsigned phys_bits;           /* guest-physical address width (CPUID 0x80000008) */
 	struct kvm_cpuid2 *supported_cpuid;
 	struct guest_mem mem;
 	struct bus pio, mmio;
