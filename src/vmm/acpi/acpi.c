@@ -164,11 +164,15 @@ static int acpi_check_config(const struct acpi_config *c)
 		return err_set(ERR_INVALID, "ACPI: PCI INTx GSIs %u-%u must be IOAPIC pins 16-23",
 			       c->pci_intx_gsi_base, c->pci_intx_gsi_base + ACPI_PCI_INTX_GSIS - 1);
 	if (c->pci_ecam_base) {
-		if (c->pci_ecam_base & ((1u << 20) - 1) || c->pci_ecam_base + ACPI_ECAM_SIZE > (1ull << 32))
+		if (c->pci_ecam_base & (ACPI_ECAM_BUS_SIZE - 1) ||
+		    c->pci_ecam_base + ACPI_ECAM_SIZE(c->pci_ecam_last_bus) > (1ull << 32))
 			return err_set(ERR_INVALID, "ACPI: ECAM base 0x%llx must be 1 MiB aligned and end below 4 GiB",
 				       (unsigned long long)c->pci_ecam_base);
-		if (ranges_overlap(c->pci_ecam_base, ACPI_ECAM_SIZE, c->pci_mmio32_base, c->pci_mmio32_size))
-			return err_set(ERR_INVALID, "ACPI: ECAM overlaps the 32-bit PCI window");
+		if (ranges_overlap(c->pci_ecam_base, ACPI_ECAM_SIZE(c->pci_ecam_last_bus), c->pci_mmio32_base,
+				   c->pci_mmio32_size) ||
+		    ranges_overlap(c->pci_ecam_base, ACPI_ECAM_SIZE(c->pci_ecam_last_bus), c->ioapic_addr, 0x1000) ||
+		    ranges_overlap(c->pci_ecam_base, ACPI_ECAM_SIZE(c->pci_ecam_last_bus), c->lapic_addr, 0x1000))
+			return err_set(ERR_INVALID, "ACPI: ECAM overlaps the 32-bit PCI window, IOAPIC or LAPIC");
 	}
 	return 0;
 }
@@ -245,7 +249,9 @@ static void acpi_dsdt_aml(const struct acpi_config *c, struct aml *a)
 	}
 	aml_name_decl(a, "_CRS");
 	aml_resources_begin(a);
-	aml_word_space(a, AML_SPACE_BUS, AML_ADDR_WINDOW, 0, 0x00, 0xff);
+	/* With ECAM the bridge decodes only the buses the MCFG covers; conf1
+	 * reaches all 256. */
+	aml_word_space(a, AML_SPACE_BUS, AML_ADDR_WINDOW, 0, 0x00, c->pci_ecam_base ? c->pci_ecam_last_bus : 0xff);
 	/* The conf1 ports are consumed by the bridge itself, not forwarded. */
 	aml_io(a, 0xcf8, 0xcf8, 1, 8);
 	aml_word_space(a, AML_SPACE_IO, AML_ADDR_WINDOW, AML_IO_ENTIRE_RANGE, 0x0000, 0x0cf7);
@@ -271,7 +277,8 @@ static void acpi_dsdt_aml(const struct acpi_config *c, struct aml *a)
 		aml_name_integer(a, "_UID", 0);
 		aml_name_decl(a, "_CRS");
 		aml_resources_begin(a);
-		aml_memory32_fixed(a, (uint32_t)c->pci_ecam_base, (uint32_t)ACPI_ECAM_SIZE, true);
+		aml_memory32_fixed(a, (uint32_t)c->pci_ecam_base, (uint32_t)ACPI_ECAM_SIZE(c->pci_ecam_last_bus),
+				   true);
 		aml_end(a);
 		aml_end(a);
 	}
@@ -450,7 +457,7 @@ static uint64_t acpi_build_mcfg(const struct acpi_config *c, struct acpi_out *o)
 	put_le(t + 44, c->pci_ecam_base, 8);
 	put_le(t + 52, 0, 2);                    /* segment */
 	t[54] = 0;                               /* first bus */
-	t[55] = 0xff;                            /* last bus */
+	t[55] = c->pci_ecam_last_bus;
 	acpi_checksum(t, len, 9);
 	return gpa;
 }

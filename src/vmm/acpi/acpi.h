@@ -21,8 +21,9 @@
 /* PCI INTx routing uses 4 GSIs starting at pci_intx_gsi_base, all on the
  * IOAPIC (24 pins): base must be 16..20. */
 #define ACPI_PCI_INTX_GSIS 4
-/* ECAM window for buses 0-255 (1 MiB per bus), when pci_ecam_base is set. */
-#define ACPI_ECAM_SIZE (256ull << 20)
+/* ECAM size: 1 MiB per bus (32 devices x 8 functions x 4 KiB). */
+#define ACPI_ECAM_BUS_SIZE (1ull << 20)
+#define ACPI_ECAM_SIZE(last_bus) (((uint64_t)(last_bus) + 1) * ACPI_ECAM_BUS_SIZE)
 
 struct acpi_config {
 	unsigned ncpus;            /* vCPUs present at boot (LAPIC IDs 0..ncpus-1) */
@@ -38,9 +39,11 @@ struct acpi_config {
 	uint64_t pci_mmio64_base, pci_mmio64_size;   /* 64-bit window above RAM, size 0 = none */
 	uint64_t pci_ecam_base;    /* 0 = no MCFG (config mechanism #1 only, ports 0xCF8-0xCFF); Linux
 	                            * then warns "acpi PNP0A03:00: fail to add MMCONFIG information".
-	                            * Else 1 MiB aligned, below 4 GiB, ACPI_ECAM_SIZE long: MCFG, PCI0
-	                            * becomes PNP0A08 (+ _CID PNP0A03, _OSC granting all), and a PNP0C02
-	                            * device reserves the window so Linux accepts it */
+	                            * Else 1 MiB aligned, below 4 GiB, ACPI_ECAM_SIZE(last bus) long: MCFG,
+	                            * PCI0 becomes PNP0A08 (+ _CID PNP0A03, _OSC granting all), and a
+	                            * PNP0C02 device reserves the window so Linux accepts it */
+	uint8_t pci_ecam_last_bus; /* buses 0..this decoded by ECAM (MCFG, PCI0 bus range, reserved size);
+	                            * 0 = bus 0 only, as devices/pci.c's ECAM (PCI_ECAM_BUS0_SIZE) */
 	bool serial_com1;          /* describe COM1 (PNP0501, IO 0x3F8/8, IRQ 4) in the DSDT */
 	uint8_t pci_intx_gsi_base; /* 0 = no _PRT (PCI devices use MSI/MSI-X or have no INTx pin);
 	                            * else INTx routing: slot s pin p (0=INTA) -> GSI base + (s + p) % 4,

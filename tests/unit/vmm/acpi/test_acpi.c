@@ -299,6 +299,7 @@ static void config_for_tests(struct acpi_config *c)
 	c->pci_mmio64_base = 0x100000000ull * 8;
 	c->pci_mmio64_size = 1ull << 34;
 	c->pci_ecam_base = 0xb0000000;
+	c->pci_ecam_last_bus = 0xff;
 	c->pci_intx_gsi_base = 16;
 }
 
@@ -593,6 +594,7 @@ static void test_acpi_mcfg_only_when_ecam_is_configured(void **state)
 	assert_int_equal(le16(m + 52), 0);
 	assert_int_equal(m[54], 0);
 	assert_int_equal(m[55], 0xff);
+
 	free(b);
 	c.pci_ecam_base = 0;
 	b = build(&c);
@@ -628,6 +630,14 @@ static void test_acpi_refuses_small_buffers_and_bad_configs(void **state)
 	config_for_tests(&c);
 	c.pci_ecam_base = 0xb0001000;
 	assert_int_equal(acpi_build_tables(&c, small, sizeof(small), BASE_GPA, &rsdp), -1);
+	config_for_tests(&c);
+	c.pci_mmio32_size = 0x20000000;
+	c.pci_ecam_base = 0xf0000000; /* 256 buses run over the IOAPIC */
+	assert_int_equal(acpi_build_tables(&c, small, sizeof(small), BASE_GPA, &rsdp), -1);
+	assert_non_null(strstr(err_message(), "ECAM"));
+	c.pci_ecam_last_bus = 0;      /* one bus fits: now only the buffer is too small */
+	assert_int_equal(acpi_build_tables(&c, small, sizeof(small), BASE_GPA, &rsdp), -1);
+	assert_non_null(strstr(err_message(), "do not fit"));
 	config_for_tests(&c);
 	assert_int_equal(acpi_build_tables(&c, small, sizeof(small), BASE_GPA + 8, &rsdp), -1);
 }
@@ -971,7 +981,7 @@ static void test_acpi_dsdt_is_a_sequence_of_well_formed_aml_objects(void **state
 	assert_non_null(o);
 	d = crs_find(o, 0x86, -1, 0xb0000000);
 	assert_non_null(d);
-	assert_int_equal(le32(d + 8), ACPI_ECAM_SIZE);
+	assert_int_equal(le32(d + 8), ACPI_ECAM_SIZE(0xff));
 
 	o = walk_find(w, "\\_SB_.COM1._CRS", NULL);
 	assert_non_null(o);
@@ -1012,6 +1022,44 @@ static void test_acpi_dsdt_without_ecam_or_com1_is_a_plain_pci_host(void **state
 	assert_null(crs_find(o, 0x8a, 0, c.pci_mmio64_base));
 	free(b);
 	free(w);
+}
+
+static void test_acpi_single_bus_ecam_agrees_in_mcfg_bus_range_and_reservation(void **state)
+{
+	struct acpi_config c;
+	struct built *b;
+	struct aml_walk *w = calloc(1, sizeof(*w));
+	const uint8_t *m, *dsdt, *o, *d;
+	size_t len;
+
+	(void)state;
+	assert_non_null(w);
+	/* One bus, as vireo's PCI host decodes it. */
+	config_for_tests(&c);
+	c.pci_mmio32_size = 0x20000000;         /* 0xc0000000-0xdfffffff */
+	c.pci_ecam_base = 0xe0000000;
+	c.pci_ecam_last_bus = 0;
+	b = build(&c);
+	m = find_table(b, "MCFG");
+	assert_int_equal(le64(m + 44), 0xe0000000);
+	assert_int_equal(m[54], 0);
+	assert_int_equal(m[55], 0);
+	dsdt = dsdt_of(b, &len);
+	w->base = dsdt;
+	walk_termlist(w, dsdt, len, "");
+	o = walk_find(w, "\\_SB_.PCI0._CRS", NULL);
+	assert_non_null(o);
+	d = crs_find(o, 0x88, 2, 0);
+	assert_non_null(d);
+	assert_int_equal(le16(d + 10), 0);      /* bus range 0-0 */
+	assert_int_equal(le16(d + 14), 1);
+	o = walk_find(w, "\\_SB_.MBRD._CRS", NULL);
+	assert_non_null(o);
+	d = crs_find(o, 0x86, -1, 0xe0000000);
+	assert_non_null(d);
+	assert_int_equal(le32(d + 8), 1u << 20);
+	free(w);
+	free(b);
 }
 
 static void test_acpi_prt_routes_every_slot_pin_to_an_active_high_link(void **state)
@@ -1259,6 +1307,7 @@ int main(void)
 		cmocka_unit_test(test_acpi_refuses_small_buffers_and_bad_configs),
 		cmocka_unit_test(test_acpi_dsdt_is_a_sequence_of_well_formed_aml_objects),
 		cmocka_unit_test(test_acpi_dsdt_without_ecam_or_com1_is_a_plain_pci_host),
+		cmocka_unit_test(test_acpi_single_bus_ecam_agrees_in_mcfg_bus_range_and_reservation),
 		cmocka_unit_test(test_acpi_prt_routes_every_slot_pin_to_an_active_high_link),
 		cmocka_unit_test(test_acpi_tables_disassemble_and_recompile_cleanly_with_iasl),
 		cmocka_unit_test(test_acpi_tables_load_into_acpica_without_warnings),
