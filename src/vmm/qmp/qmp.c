@@ -452,7 +452,7 @@ static int builtin_qmp_capabilities(struct qmp_client *c, struct json_object *ar
 	}
 	if (qmp_args_check(args, allowed) < 0)
 		return -1;
-	if (json_object_object_get_ex(args, "enable", &enable) && enable) {
+	if (json_object_object_get_ex(args, "enable", &enable)) {
 		if (!json_object_is_type(enable, json_type_array))
 			return err_set(ERR_INVALID,
 				       "Invalid parameter type for 'enable', expected: array");

@@ -381,6 +381,9 @@ static void test_qmp_capabilities_rejects_unknown_caps_and_a_second_negotiation(
 	r = tclient_call(f, c, "{\"execute\": \"qmp_capabilities\", \"arguments\": {\"enable\": \"oob\"}}\n");
 	expect_error(r, "GenericError", "Invalid parameter type for 'enable', expected: array");
 	json_object_put(r);
+	r = tclient_call(f, c, "{\"execute\": \"qmp_capabilities\", \"arguments\": {\"enable\": null}}\n");
+	expect_error(r, "GenericError", "Invalid parameter type for 'enable', expected: array");
+	json_object_put(r);
 	r = tclient_call(f, c, "{\"execute\": \"qmp_capabilities\", \"arguments\": {\"x\": 1}}\n");
 	expect_error(r, "GenericError", "Parameter 'x' is unexpected");
 	json_object_put(r);
