@@ -576,7 +576,7 @@ static int p_topology(xmlNode *n, void *ctx, unsigned int flags)
 		return -1;
 	def->cpu.has_topology = true;
 	def->cpu.sockets = (unsigned int)s;
-	def->cpu.dies = (unsigned int)d;
+	def->cpu.dies = d ? (unsigned int)d : 1; /* libvirt fills in and prints dies='1' */
 	def->cpu.cores = (unsigned int)c;
 	def->cpu.threads = (unsigned int)t;
 	return 0;
@@ -749,7 +749,11 @@ static int parse_domain(xmlNode *root, struct dom_def *def, unsigned int flags)
 		return err_set(ERR_INVALID, "line %ld: <domain>: missing <os>", xmlu_line(root));
 	if (!has_uuid && dom_uuid_generate(def->uuid) < 0)
 		return -1;
-	return 0;
+	/* libvirt boots from the first disk when nothing else is said (even with
+	 * a <kernel>: the boot order then matters only to firmware) */
+	if (def->os.nboot == 0)
+		def->os.boot[def->os.nboot++] = DOM_BOOT_HD;
+	return dom_devices_post_parse(def);
 }
 
 struct dom_def *dom_parse_xml(const char *xml, size_t len, unsigned int flags)
@@ -986,8 +990,7 @@ static void format_cpu(struct xmlu_buf *b, const struct dom_def *def)
 	if (def->cpu.has_topology) {
 		xmlu_buf_start(b, "topology");
 		xmlu_buf_attr_u(b, "sockets", def->cpu.sockets);
-		if (def->cpu.dies)
-			xmlu_buf_attr_u(b, "dies", def->cpu.dies);
+		xmlu_buf_attr_u(b, "dies", def->cpu.dies ? def->cpu.dies : 1);
 		xmlu_buf_attr_u(b, "cores", def->cpu.cores);
 		xmlu_buf_attr_u(b, "threads", def->cpu.threads);
 		xmlu_buf_end_empty(b);

@@ -192,7 +192,7 @@ struct dom_def {
 		bool present;
 		enum dom_cpu_mode mode;
 		bool has_topology;
-		unsigned int sockets, dies, cores, threads;   /* dies 0: not given */
+		unsigned int sockets, dies, cores, threads;   /* dies defaults to 1 */
 		struct dom_numa_cell *cells;
 		size_t ncells;
 	} cpu;

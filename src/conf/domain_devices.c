@@ -367,7 +367,8 @@ static int p_chr_target(xmlNode *n, void *ctx, unsigned int flags)
 
 	(void)flags;
 	if (xmlu_check_attrs(n, console ? console_attrs : serial_attrs) < 0 || xmlu_check_empty(n) < 0 ||
-	    xmlu_attr_uint(n, "port", false, false, 0, 3, &port, NULL) < 0 ||
+	    /* four ISA serial ports; virtio consoles are renumbered after parsing */
+	    xmlu_attr_uint(n, "port", false, false, 0, console ? DOM_MAX_DEVICES - 1 : 3, &port, NULL) < 0 ||
 	    (console && xmlu_attr_enum(n, "type", console_targets, false, &type) < 0))
 		return -1;
 	chr->port = (unsigned int)port;
@@ -594,6 +595,63 @@ int dom_devices_parse(xmlNode *devices, void *def, unsigned int flags)
 	if (xmlu_check_attrs(devices, NULL) < 0)
 		return -1;
 	return xmlu_parse_children(devices, kids, ARRAY_SIZE(kids), def, flags);
+}
+
+/* libvirt's console compatibility: the first console, when of type serial,
+ * is the first serial port seen through another door. So a serial console
+ * without a serial port creates the port, the console takes the first port's
+ * number, and a serial port without such a console gets one in front. */
+static int console_compat(struct dom_def *def)
+{
+	struct dom_chardev *c;
+
+	if (def->nconsoles && !def->consoles[0].console_virtio) {
+		if (def->nserials) {
+			def->consoles[0].port = def->serials[0].port;
+			return 0;
+		}
+		c = realloc(def->serials, sizeof(*c));
+		if (!c)
+			return err_set(ERR_NOMEM, "out of memory");
+		def->serials = c;
+		memset(c, 0, sizeof(*c));
+		c->port = def->consoles[0].port;
+		if (def->consoles[0].pty_path && !(c->pty_path = strdup(def->consoles[0].pty_path)))
+			return err_set(ERR_NOMEM, "out of memory");
+		def->nserials = 1;
+		return 0;
+	}
+	if (!def->nserials)
+		return 0;
+	if (def->nconsoles >= DOM_MAX_DEVICES)
+		return err_set(ERR_INVALID, "more than %d consoles", DOM_MAX_DEVICES);
+	c = realloc(def->consoles, (def->nconsoles + 1) * sizeof(*c));
+	if (!c)
+		return err_set(ERR_NOMEM, "out of memory");
+	def->consoles = c;
+	memmove(c + 1, c, def->nconsoles * sizeof(*c));
+	memset(c, 0, sizeof(*c));
+	c->port = def->serials[0].port;
+	if (def->serials[0].pty_path && !(c->pty_path = strdup(def->serials[0].pty_path))) {
+		/* keep the array consistent for dom_def_free */
+		def->nconsoles++;
+		return err_set(ERR_NOMEM, "out of memory");
+	}
+	def->nconsoles++;
+	return 0;
+}
+
+int dom_devices_post_parse(struct dom_def *def)
+{
+	if (console_compat(def) < 0)
+		return -1;
+	/* libvirt numbers virtio consoles by their place in the list, whatever
+	 * port was written (it renumbers its own output on a redefine; doing it
+	 * after the compat console keeps define -> dumpxml -> define stable) */
+	for (size_t i = 0; i < def->nconsoles; i++)
+		if (def->consoles[i].console_virtio)
+			def->consoles[i].port = (unsigned int)i;
+	return 0;
 }
 
 /* ---- validation ---- */
@@ -832,10 +890,13 @@ void dom_devices_format(struct xmlu_buf *b, const struct dom_def *def, unsigned 
 		xmlu_buf_start(b, "channel");
 		xmlu_buf_attr(b, "type", "unix");
 		xmlu_buf_end_open(b);
-		xmlu_buf_start(b, "source");
-		xmlu_buf_attr(b, "mode", XMLU_NAME(channel_modes, c->mode));
-		xmlu_buf_attr(b, "path", c->path);
-		xmlu_buf_end_empty(b);
+		/* like libvirt, a bind source without a path (the daemon picks one) is not printed */
+		if (c->path || c->mode != DOM_CHANNEL_BIND) {
+			xmlu_buf_start(b, "source");
+			xmlu_buf_attr(b, "mode", XMLU_NAME(channel_modes, c->mode));
+			xmlu_buf_attr(b, "path", c->path);
+			xmlu_buf_end_empty(b);
+		}
 		xmlu_buf_start(b, "target");
 		xmlu_buf_attr(b, "type", "virtio");
 		xmlu_buf_attr(b, "name", c->name);

@@ -19,6 +19,8 @@
 #include "conf/domain_conf.h"
 #include "conf/xml_util.h"
 
+#include <libxml/parser.h>
+
 static const char *data_dir = "data";
 
 static char *load(const char *path)
@@ -114,6 +116,112 @@ static void test_good_document_dumpxml_passes_virt_xml_validate(void **state)
 		skip(); /* libvirt-clients is in scripts/deps.sh; only a bare machine lacks it */
 	if (rc > 0)
 		fail_msg("%s: virt-xml-validate refused the dumpxml:\n%s\n%s", path, why, out);
+}
+
+/* Drop what libvirt's test driver adds that vireo does not model: implicit
+ * controllers and the tap names it invents. Returns a malloc'd document. */
+static char *strip_libvirt_additions(const char *xml)
+{
+	xmlDocPtr doc = xmlReadMemory(xml, (int)strlen(xml), NULL, NULL, XML_PARSE_NONET);
+	xmlNodePtr devices = NULL;
+	xmlChar *mem = NULL;
+	int size = 0;
+	char *out;
+
+	assert_non_null(doc);
+	for (xmlNodePtr c = xmlDocGetRootElement(doc)->children; c; c = c->next)
+		if (c->type == XML_ELEMENT_NODE && !strcmp((const char *)c->name, "devices"))
+			devices = c;
+	for (xmlNodePtr c = devices ? devices->children : NULL, next; c; c = next) {
+		next = c->next;
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		if (!strcmp((const char *)c->name, "controller")) {
+			xmlUnlinkNode(c);
+			xmlFreeNode(c);
+			continue;
+		}
+		if (strcmp((const char *)c->name, "interface"))
+			continue;
+		for (xmlNodePtr t = c->children, tn; t; t = tn) {
+			xmlChar *dev;
+
+			tn = t->next;
+			if (t->type != XML_ELEMENT_NODE || strcmp((const char *)t->name, "target"))
+				continue;
+			dev = xmlGetProp(t, (const xmlChar *)"dev");
+			if (dev && !strncmp((const char *)dev, "testnet", 7)) {
+				xmlUnlinkNode(t);
+				xmlFreeNode(t);
+			}
+			xmlFree(dev);
+		}
+	}
+	xmlDocDumpMemory(doc, &mem, &size);
+	out = strdup((const char *)mem);
+	xmlFree(mem);
+	xmlFreeDoc(doc);
+	return out;
+}
+
+/* libvirt's own parser (the test driver runs inside virsh, no daemon needed)
+ * must take our inactive dumpxml, and what it prints back must mean the same
+ * to vireo. 1 when virsh is missing, 0 when it agrees; fails the test if not. */
+static int check_libvirt_agrees(const char *label, const struct dom_def *def)
+{
+	autofree char *ours = dom_format_xml(def, DOM_FORMAT_INACTIVE);
+	autofree char *theirs = NULL, *stripped = NULL, *again = NULL;
+	char tmp[] = "/tmp/vireo-conf-XXXXXX", log[] = "/tmp/vireo-conf-log-XXXXXX", cmd[512];
+	struct dom_def *back;
+	int fd, logfd, rc;
+	FILE *f;
+
+	if (system("command -v virsh >/dev/null 2>&1") != 0)
+		return 1;
+	assert_non_null(ours);
+	fd = mkstemp(tmp);
+	logfd = mkstemp(log);
+	assert_true(fd >= 0 && logfd >= 0);
+	close(logfd);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	assert_true(fputs(ours, f) >= 0);
+	fclose(f);
+	/* names are [A-Za-z0-9._+-] (dom_validate), safe in a shell word */
+	snprintf(cmd, sizeof(cmd), "virsh -q -c test:///default 'define %s; dumpxml --inactive %s' >%s 2>&1",
+		 tmp, def->name, log);
+	rc = system(cmd);
+	theirs = load(log);
+	unlink(tmp);
+	unlink(log);
+	if (rc != 0)
+		fail_msg("%s: libvirt refused our dumpxml (%d):\n%s\n%s", label, rc, theirs, ours);
+	stripped = strip_libvirt_additions(theirs);
+	back = parse_str(stripped, DOM_PARSE_VALIDATE);
+	if (!back)
+		fail_msg("%s: vireo refuses libvirt's dumpxml: %s\n%s", label, err_message(), stripped);
+	again = dom_format_xml(back, DOM_FORMAT_INACTIVE);
+	dom_def_free(back);
+	assert_non_null(again);
+	if (strcmp(ours, again))
+		fail_msg("%s: libvirt's reading differs from ours:\n--- ours\n%s--- via libvirt\n%s",
+			 label, ours, again);
+	return 0;
+}
+
+static void test_good_document_libvirt_parser_agrees(void **state)
+{
+	const char *path = *state;
+	autofree char *xml = load(path);
+	struct dom_def *def = parse_str(xml, DOM_PARSE_VALIDATE);
+	int rc;
+
+	if (!def)
+		fail_msg("%s: %s", path, err_message());
+	rc = check_libvirt_agrees(path, def);
+	dom_def_free(def);
+	if (rc)
+		skip(); /* virsh is in libvirt-clients, installed by scripts/deps.sh */
 }
 
 static void test_bad_document_is_refused_naming_its_problem(void **state)
@@ -458,7 +566,7 @@ static void test_defaults_match_libvirt_dumpxml(void **state)
 	assert_non_null(strstr(out, "  <memory unit='KiB'>1024</memory>\n"
 				    "  <currentMemory unit='KiB'>1024</currentMemory>\n"
 				    "  <vcpu placement='static'>1</vcpu>\n"
-				    "  <os>\n    <type arch='x86_64'>hvm</type>\n  </os>\n"
+				    "  <os>\n    <type arch='x86_64'>hvm</type>\n    <boot dev='hd'/>\n  </os>\n"
 				    "  <clock offset='utc'/>\n"
 				    "  <on_poweroff>destroy</on_poweroff>\n"
 				    "  <on_reboot>restart</on_reboot>\n"
@@ -624,6 +732,40 @@ static void mutate(char *buf, size_t *len, size_t cap)
 	static const char interesting[] = "<>'\"&0179xX-/ ;:a\n";
 	size_t at = *len ? next_rand() % *len : 0, span = 1 + next_rand() % 12;
 
+	static const char *const words[] = {
+		"on", "off", "yes", "no", "0", "1", "2", "3", "4", "7", "31", "4095", "8191", "0x1f",
+		"virtio", "none", "pty", "unix", "file", "volume", "network", "bridge", "ethernet",
+		"qcow2", "raw", "hd", "cdrom", "auto", "static", "strict", "interleave", "utc",
+		"localtime", "catchup", "delay", "merge", "discard", "rtc", "pit", "hpet", "tsc",
+		"kvmclock", "hypervclock", "host-model", "maximum", "host-passthrough", "custom",
+		"passthrough", "destroy", "restart", "preserve", "rename-restart", "coredump-destroy",
+		"vda", "vdb", "/dev/random", "52:54:00:00:00:01", "0-3", "0,^1", "KiB", "GB", "b",
+		"serial", "bind", "connect", "io_uring", "unmap", "writeback", "qemu", "kvm", "",
+	};
+
+	if (next_rand() % 2 == 0) {
+		/* replace a quoted attribute value or an element's text with a word
+		 * users might write, to reach combinations byte flips rarely do */
+		size_t start = at, end;
+		char open;
+		const char *w = words[next_rand() % ARRAY_SIZE(words)];
+		size_t wl = strlen(w);
+
+		while (start < *len && buf[start] != '\'' && buf[start] != '>')
+			start++;
+		if (start >= *len)
+			return;
+		open = buf[start] == '>' ? '<' : '\'';
+		start++;
+		for (end = start; end < *len && buf[end] != open; end++)
+			;
+		if (end >= *len || *len - (end - start) + wl > cap)
+			return;
+		memmove(buf + start + wl, buf + end, *len - end);
+		memcpy(buf + start, w, wl);
+		*len = *len - (end - start) + wl;
+		return;
+	}
 	switch (next_rand() % 4) {
 	case 0: /* replace a byte */
 		if (*len)
@@ -666,6 +808,10 @@ static void test_mutated_documents_never_crash_and_accepted_ones_round_trip(void
 	const char *env = getenv("VIREO_CONF_MUTATIONS");
 	int rounds = env ? atoi(env) : 400;
 	unsigned int schema_checks = env ? (unsigned int)rounds : 150;
+	const char *seed = getenv("VIREO_CONF_SEED");
+
+	if (seed && strtoull(seed, NULL, 0))
+		rng_state = strtoull(seed, NULL, 0);
 
 	(void)state;
 	for (size_t f = 0; f < ARRAY_SIZE(files); f++) {
@@ -699,13 +845,17 @@ static void test_mutated_documents_never_crash_and_accepted_ones_round_trip(void
 						 files[f], round, err_message(), a);
 				b = dom_format_xml(again, 0);
 				assert_string_equal(a, b);
-				/* libvirt's schema on a sample of accepted mutants, active form */
+				/* libvirt's schema and parser on a sample of accepted mutants */
 				if (accepted <= schema_checks) {
 					autofree char *why = NULL;
+					char label[128];
 
 					if (virt_xml_validate(a, &why) > 0)
 						fail_msg("%s round %d: virt-xml-validate refused:\n%s\n%s",
 							 files[f], round, why, a);
+					snprintf(label, sizeof(label), "%s round %d", files[f], round);
+					if (accepted <= schema_checks / 4)
+						check_libvirt_agrees(label, again);
 				}
 				dom_def_free(again);
 				dom_def_free(def);
@@ -814,10 +964,14 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_truncated_and_binary_input_is_refused),
 		cmocka_unit_test(test_mutated_documents_never_crash_and_accepted_ones_round_trip),
 	};
-	static const char *const good_labels[] = { "round trip is stable", "virt-xml-validate accepts dumpxml" };
+	static const char *const good_labels[] = {
+		"round trip is stable", "virt-xml-validate accepts dumpxml",
+		"libvirt's parser agrees with dumpxml",
+	};
 	static const CMUnitTestFunction good_fns[] = {
 		test_good_document_round_trip_is_stable,
 		test_good_document_dumpxml_passes_virt_xml_validate,
+		test_good_document_libvirt_parser_agrees,
 	};
 	static const char *const bad_labels[] = { "refused naming its problem" };
 	static const CMUnitTestFunction bad_fns[] = { test_bad_document_is_refused_naming_its_problem };
