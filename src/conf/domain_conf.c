@@ -1038,10 +1038,10 @@ static void format_clock(struct xmlu_buf *b, const struct dom_def *def)
 			continue;
 		xmlu_buf_start(b, "timer");
 		xmlu_buf_attr(b, "name", XMLU_NAME(timer_names, i));
-		if (t->tickpolicy != DOM_TICK_NONE)
-			xmlu_buf_attr(b, "tickpolicy", XMLU_NAME(tickpolicies, t->tickpolicy));
 		if (t->present != DOM_TRISTATE_ABSENT)
 			xmlu_buf_attr(b, "present", t->present == DOM_TRISTATE_ON ? "yes" : "no");
+		if (t->tickpolicy != DOM_TICK_NONE)
+			xmlu_buf_attr(b, "tickpolicy", XMLU_NAME(tickpolicies, t->tickpolicy));
 		xmlu_buf_end_empty(b);
 	}
 	xmlu_buf_close(b, "clock");

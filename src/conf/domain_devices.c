@@ -641,8 +641,30 @@ static int console_compat(struct dom_def *def)
 	return 0;
 }
 
+/* vda = 0, vdz = 25, vdaa = 26: libvirt's disk index (names are checked
+ * to be vd + 1..6 lowercase letters, so this cannot overflow). */
+static long disk_index(const char *target)
+{
+	long idx = -1;
+
+	for (const char *p = target + 2; *p; p++)
+		idx = (idx + 1) * 26 + (*p - 'a');
+	return idx;
+}
+
+static int cmp_disk(const void *a, const void *b)
+{
+	long ia = disk_index(((const struct dom_disk *)a)->target_dev);
+	long ib = disk_index(((const struct dom_disk *)b)->target_dev);
+
+	return ia < ib ? -1 : ia > ib;
+}
+
 int dom_devices_post_parse(struct dom_def *def)
 {
+	/* libvirt keeps disks ordered by target, whatever the document's order */
+	if (def->ndisks > 1)
+		qsort(def->disks, def->ndisks, sizeof(*def->disks), cmp_disk);
 	if (console_compat(def) < 0)
 		return -1;
 	/* libvirt numbers virtio consoles by their place in the list, whatever
