@@ -224,7 +224,8 @@ struct dom_def {
 
 /* Parse a domain document of `len` bytes. Fills in what libvirt fills in when
  * absent: a random v4 uuid, interface MACs with the 52:54:00 prefix,
- * currentMemory = memory, current vcpus = max. NULL with err_set(ERR_INVALID,
+ * currentMemory = memory, current vcpus = max, boot from hd, and libvirt's
+ * disk order and console/serial pairing (see README.md). NULL with err_set(ERR_INVALID,
  * "line N: <element>: problem") on any unknown/unsupported element, attribute
  * or value. Flags: DOM_PARSE_*. */
 struct dom_def *dom_parse_xml(const char *xml, size_t len, unsigned int flags);
