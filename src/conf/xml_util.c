@@ -58,6 +58,11 @@ xmlDocPtr xmlu_parse(const char *xml, size_t len, const char *root_name)
 	if (len > XMLU_MAX_INPUT)
 		return err_set(ERR_INVALID, "XML document is too large (%zu bytes, limit %d)", len,
 			       XMLU_MAX_INPUT), NULL;
+	/* Only UTF-8 (forced below): a UTF-16 or EBCDIC document would slip past
+	 * the byte scan for declarations that follows. */
+	if (memchr(xml, '\0', len))
+		return err_set(ERR_INVALID, "line %ld: XML document contains a NUL byte (only UTF-8 is accepted)",
+			       line_of_offset(xml, memchr(xml, '\0', len))), NULL;
 	/* Entity declarations are how billion-laughs and external-entity attacks
 	 * start; configs never need them, so refuse before libxml2 sees them. */
 	for (size_t i = 0; i < ARRAY_SIZE(forbidden); i++) {
@@ -73,9 +78,9 @@ xmlDocPtr xmlu_parse(const char *xml, size_t len, const char *root_name)
 		return err_set(ERR_NOMEM, "cannot allocate an XML parser"), NULL;
 	if (len > (size_t)INT32_MAX) /* unreachable with the cap, kept for the cast */
 		len = INT32_MAX;
-	doc = xmlCtxtReadMemory(ctxt, xml, (int)len, NULL, NULL,
+	doc = xmlCtxtReadMemory(ctxt, xml, (int)len, NULL, "UTF-8",
 				XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
-				XML_PARSE_NOCDATA);
+				XML_PARSE_NOCDATA | XML_PARSE_BIG_LINES);
 	if (!doc) {
 		const xmlError *e = xmlCtxtGetLastError(ctxt);
 		char msg[256] = "unknown error";

@@ -680,6 +680,28 @@ static void test_external_entity_is_never_loaded(void **state)
 	assert_non_null(strstr(err_message(), "unknown element <xi:include>"));
 }
 
+static void test_only_utf8_is_accepted_so_declarations_cannot_hide(void **state)
+{
+	/* "<!DOCTYPE" in UTF-16 has NULs between the letters: a byte scan alone
+	 * would miss it */
+	static const char utf16[] = "<\0!\0D\0O\0C\0T\0Y\0P\0E\0 \0d\0>\0";
+	const char *latin1 = "<domain type='kvm'><name>caf\xe9</name><memory>1</memory>"
+			     "<os><type>hvm</type></os></domain>";
+	const char *declared = "<?xml version='1.0' encoding='ISO-8859-1'?>\n"
+			       "<domain type='kvm'><name>ok</name><memory>1</memory>"
+			       "<os><type>hvm</type></os></domain>";
+	struct dom_def *def;
+
+	(void)state;
+	assert_null(dom_parse_xml(utf16, sizeof(utf16) - 1, 0));
+	assert_non_null(strstr(err_message(), "NUL byte"));
+	assert_null(parse_str(latin1, 0));
+	assert_non_null(strstr(err_message(), "XML syntax error"));
+	def = parse_str(declared, 0); /* ASCII content: the declaration is ignored */
+	assert_non_null(def);
+	dom_def_free(def);
+}
+
 static void test_too_many_devices_are_refused(void **state)
 {
 	struct xmlu_buf b = { 0 };
@@ -960,6 +982,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_oversized_document_is_refused_before_parsing),
 		cmocka_unit_test(test_entity_expansion_bomb_is_refused_quickly),
 		cmocka_unit_test(test_external_entity_is_never_loaded),
+		cmocka_unit_test(test_only_utf8_is_accepted_so_declarations_cannot_hide),
 		cmocka_unit_test(test_too_many_devices_are_refused),
 		cmocka_unit_test(test_truncated_and_binary_input_is_refused),
 		cmocka_unit_test(test_mutated_documents_never_crash_and_accepted_ones_round_trip),
