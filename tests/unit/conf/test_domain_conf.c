@@ -171,9 +171,10 @@ static int check_libvirt_agrees(const char *label, const struct dom_def *def)
 {
 	autofree char *ours = dom_format_xml(def, DOM_FORMAT_INACTIVE);
 	autofree char *theirs = NULL, *stripped = NULL, *again = NULL;
-	char tmp[] = "/tmp/vireo-conf-XXXXXX", log[] = "/tmp/vireo-conf-log-XXXXXX", cmd[512];
+	char tmp[] = "/tmp/vireo-conf-XXXXXX", log[] = "/tmp/vireo-conf-log-XXXXXX";
+	char node[] = "/tmp/vireo-conf-node-XXXXXX", cmd[512], uuid[DOM_UUID_STRLEN + 1];
 	struct dom_def *back;
-	int fd, logfd, rc;
+	int fd, logfd, nodefd, rc;
 	FILE *f;
 
 	if (system("command -v virsh >/dev/null 2>&1") != 0)
@@ -181,19 +182,25 @@ static int check_libvirt_agrees(const char *label, const struct dom_def *def)
 	assert_non_null(ours);
 	fd = mkstemp(tmp);
 	logfd = mkstemp(log);
-	assert_true(fd >= 0 && logfd >= 0);
+	nodefd = mkstemp(node);
+	assert_true(fd >= 0 && logfd >= 0 && nodefd >= 0);
 	close(logfd);
+	/* an empty test host: test:///default has a domain named "test" already */
+	assert_int_equal(write(nodefd, "<node/>\n", 8), 8);
+	close(nodefd);
 	f = fdopen(fd, "w");
 	assert_non_null(f);
 	assert_true(fputs(ours, f) >= 0);
 	fclose(f);
-	/* names are [A-Za-z0-9._+-] (dom_validate), safe in a shell word */
-	snprintf(cmd, sizeof(cmd), "virsh -q -c test:///default 'define %s; dumpxml --inactive %s' >%s 2>&1",
-		 tmp, def->name, log);
+	dom_uuid_format(def->uuid, uuid);
+	/* virsh goes on after a failed command: dump by uuid so a refused define shows */
+	snprintf(cmd, sizeof(cmd), "virsh -q -c test://%s 'define %s; dumpxml --inactive %s' >%s 2>&1",
+		 node, tmp, uuid, log);
 	rc = system(cmd);
 	theirs = load(log);
 	unlink(tmp);
 	unlink(log);
+	unlink(node);
 	if (rc != 0)
 		fail_msg("%s: libvirt refused our dumpxml (%d):\n%s\n%s", label, rc, theirs, ours);
 	stripped = strip_libvirt_additions(theirs);
