@@ -8,7 +8,7 @@
 l1_modules=(kvm_amd 9p 9pnet_virtio virtio_pci virtio_blk virtio_net virtio_console
 	vfio_pci vfio_iommu_type1 vhost_net vhost_vsock tun tap bridge veth loop ext4 overlay)
 # Groups that L1's /init loads itself (one list file each); the rest is left to `modprobe`.
-declare -A l1_groups=([kvm]="kvm_amd" [disk]="virtio_pci virtio_blk" [share]="9p 9pnet_virtio virtio_pci")
+declare -A l1_groups=([kvm]="kvm_amd" [disk]="virtio_pci virtio_blk ext4" [share]="9p 9pnet_virtio virtio_pci")
 # L2 (cloud kernel): virtio over PCI and MMIO (microvm) and the devices vireo's VMM offers.
 l2_modules=(virtio_mmio virtio_pci virtio_blk virtio_net virtio_console virtio_balloon virtio_rng)
 # Programs on the L2 disk, with their shared libraries (closure of ELF NEEDED entries).
@@ -327,21 +327,27 @@ build_l2_disk() {
 		die "mkfs.ext4 of the L2 disk failed"
 }
 
-# The L2 kernel and initramfs as L1 sees them (/lab/l2/...), one cpio appended to every run's
-# initrd. The disk is not in it: at 100+ MB it would add ~3 s to every L1 boot; `lab run` attaches
-# it to L1 as a virtio-blk disk instead (see l1-init).
-build_l2_bundle() {
-	local root=$out/l2-bundle
+# The L2 images as L1 sees them: an ext4 "store" holding vmlinuz, initrd and disk.img, which
+# `lab run` attaches to L1 as a virtio-blk disk (snapshot=on) and L1's /init mounts at /lab/l2.
+# So all three are regular files in L1, writable per run, and they cost no boot time: packed into
+# the initramfs, the 100+ MB disk alone added ~3 s to every L1 boot.
+build_l2_store() {
+	local root=$out/l2-store kb
 	rm -rf "$root"
-	mkdir -p "$root/lab/l2"
-	cp "$out/l2-vmlinuz" "$root/lab/l2/vmlinuz"
-	cp "$out/l2-initrd.cpio" "$root/lab/l2/initrd"
-	cat > "$root/lab/l2/README" <<'EOF'
+	mkdir -p "$root"
+	ln "$out/l2-vmlinuz" "$root/vmlinuz" 2>/dev/null || cp "$out/l2-vmlinuz" "$root/vmlinuz"
+	ln "$out/l2-initrd.cpio" "$root/initrd" 2>/dev/null || cp "$out/l2-initrd.cpio" "$root/initrd"
+	ln "$out/l2-disk.img" "$root/disk.img" 2>/dev/null || cp "$out/l2-disk.img" "$root/disk.img"
+	cat > "$root/README" <<'EOF'
 The lab's L2 guest: vmlinuz (Debian cloud kernel), initrd (busybox /init, see tests/lab/README.md),
-disk.img -> /dev/vda (ext4: fio, iperf3, qemu-ga and their libraries). Writes to it stay in this run
-(QEMU snapshot=on on the host); `cp /lab/l2/disk.img /tmp/x.img` gives a regular file.
+disk.img (ext4: fio, iperf3, qemu-ga and their libraries). This folder is L1's /dev/vda, attached
+with QEMU snapshot=on: writable, and every write vanishes at the end of the run.
 EOF
-	make_cpio "$root" "$out/l2-bundle.cpio"
+	kb=$(du -skL "$root" | cut -f1)
+	rm -f "$out/l2-store.img" # 32 MB to spare for small files a check writes next to the images
+	mkfs.ext4 -q -F -L l2store -m 0 -d "$root" "$out/l2-store.img" "$(( kb + kb / 10 + 32768 ))K" >/dev/null ||
+		die "mkfs.ext4 of the L2 store failed"
+	rm -rf "$root"
 }
 
 lab_build() {
@@ -364,5 +370,5 @@ lab_build() {
 	stage l2-initrd "$h_l2i" build_l2_initrd
 	h_disk=$(hash_of "$h_debs" "$(file_hash "$out/l2-packages.list")" "$(pkg_version busybox-static)")
 	stage l2-disk "$h_disk" build_l2_disk
-	stage l2-bundle "$(hash_of "$h_l2i" "$h_kern")" build_l2_bundle
+	stage l2-store "$(hash_of "$self" "$h_l2i" "$h_disk" "$h_kern")" build_l2_store
 }
