@@ -431,9 +431,8 @@ int blk_map(struct blk *b, uint64_t offset, uint64_t len, struct blk_extent *ext
 		 * Past the backing image's end the overlay reads zeros. */
 		len = ext->length;
 		if (offset >= layer->backing->size) {
-			ext->depth = depth + 1;
+			/* Past the backing image's end: this layer decides (zeros). */
 			ext->flags = BLK_EXT_ZERO;
-			ext->layer = layer->backing;
 			return 0;
 		}
 		len = MIN(len, layer->backing->size - offset);
@@ -450,7 +449,10 @@ int blk_create(const char *path, const char *format, uint64_t size, const struct
 	if (!drv || !drv->create)
 		return err_set(ERR_UNSUPPORTED, "'%s': cannot create images of format '%s' (raw, qcow2)",
 			       path, format);
-	return drv->create(path, size, opts ? opts : &def);
+	if (size > (1ull << 62))
+		return err_set(ERR_INVALID, "'%s': size %llu is too large", path, (unsigned long long)size);
+	/* Whole sectors, as qemu-img creates them. */
+	return drv->create(path, ALIGN_UP(size, 512), opts ? opts : &def);
 }
 
 int blk_check(struct blk *b, unsigned fix, struct blk_check_result *res,

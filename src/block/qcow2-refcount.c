@@ -18,7 +18,7 @@
 
 /* Clusters reserved per allocation beyond what is asked: amortises the
  * barrier (fdatasync) that must separate refcount and table updates. */
-#define RESERVE_BYTES (8u << 20)
+#define RESERVE_BYTES (1u << 20)
 
 /* ---- caches ---- */
 
@@ -414,7 +414,7 @@ int qcow2_release_reserve(struct blk *b)
 int qcow2_alloc_clusters(struct blk *b, uint64_t count, uint64_t *offset)
 {
 	struct qcow2 *s = qcow2_state(b);
-	uint64_t want = MAX(count, RESERVE_BYTES >> s->cluster_bits), start, got;
+	uint64_t want = MAX(count, MIN(MAX(RESERVE_BYTES >> s->cluster_bits, 16u), 256u)), start, got;
 
 	if (b->read_only)
 		return err_set(ERR_PERMISSION, "'%s' is read-only", b->filename);
@@ -715,6 +715,7 @@ int qcow2_check(struct blk *b, unsigned fix, struct blk_check_result *res,
 	struct check_ctx c = { .b = b, .res = res, .report = report, .rctx = ctx };
 	uint64_t cs = s->cluster_size, last_used = 0;
 
+	memset(res, 0, sizeof(*res));
 	if (!b->read_only && qcow2_release_reserve(b) < 0)
 		return -1;
 	c.nb = (s->file_size + cs - 1) / cs;
@@ -746,29 +747,33 @@ int qcow2_check(struct blk *b, unsigned fix, struct blk_check_result *res,
 		res->check_errors++;
 	if (check_snapshots(&c) < 0)
 		res->check_errors++;
-	for (uint64_t i = 0; i < c.nb; i++) {
+	/* Refcounts past the end of the file (clusters reserved by a writer that
+	 * was killed) are leaks too. */
+	uint64_t ncmp = MAX(c.nb, s->end_cluster);
+	for (uint64_t i = 0; i < ncmp; i++) {
 		uint64_t rc;
+		uint32_t want = i < c.nb ? c.exp[i] : 0;
 		if (qcow2_get_refcount(b, i, &rc) < 0) {
 			res->check_errors++;
 			continue;
 		}
-		if (c.exp[i])
+		if (want)
 			last_used = i + 1;
-		if (rc == c.exp[i])
+		if (rc == want)
 			continue;
-		if (rc > c.exp[i]) {
+		if (rc > want) {
 			say(&c, "%s cluster %llu refcount=%llu reference=%u",
 			    (fix & BLK_CHECK_FIX_LEAKS) ? "Repairing" : "Leaked",
-			    (unsigned long long)i, (unsigned long long)rc, c.exp[i]);
+			    (unsigned long long)i, (unsigned long long)rc, want);
 			res->leaks++;
-			if ((fix & BLK_CHECK_FIX_LEAKS) && set_refcount_fixed(b, i, rc, c.exp[i]) == 0)
+			if ((fix & BLK_CHECK_FIX_LEAKS) && set_refcount_fixed(b, i, rc, want) == 0)
 				res->leaks_fixed++;
 		} else {
 			say(&c, "%s cluster %llu refcount=%llu reference=%u",
 			    (fix & BLK_CHECK_FIX_ERRORS) ? "Repairing" : "ERROR",
-			    (unsigned long long)i, (unsigned long long)rc, c.exp[i]);
+			    (unsigned long long)i, (unsigned long long)rc, want);
 			res->corruptions++;
-			if ((fix & BLK_CHECK_FIX_ERRORS) && set_refcount_fixed(b, i, rc, c.exp[i]) == 0)
+			if ((fix & BLK_CHECK_FIX_ERRORS) && set_refcount_fixed(b, i, rc, want) == 0)
 				res->corruptions_fixed++;
 		}
 	}

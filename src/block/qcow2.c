@@ -244,6 +244,30 @@ static int validate_layout(struct blk *b, struct qcow2 *s)
 	return 0;
 }
 
+/* Clusters past the end of the file may still carry refcounts (reserved by a
+ * writer that was killed): everything up to the last counted cluster is "in use"
+ * territory for the allocator. Reads only the last non-empty refcount block. */
+static int find_refcount_end(struct blk *b, struct qcow2 *s)
+{
+	for (uint64_t r = s->rt_entries; r-- > 0;) {
+		uint64_t off = s->rt[r] & QCOW2_RT_OFFSET_MASK, per = 1ull << s->rb_bits;
+		if (!off)
+			continue;
+		if (off >= s->file_size)
+			continue;   /* reported by check; nothing to read */
+		uint8_t *blk = qcow2_cache_get(b, &s->rbc, off);
+		if (!blk)
+			return -1;
+		for (uint64_t i = per; i-- > 0;) {
+			if (qcow2_refblock_get(blk, s->refcount_order, i)) {
+				s->end_cluster = MAX(s->end_cluster, r * per + i + 1);
+				return 0;
+			}
+		}
+	}
+	return 0;
+}
+
 static void qcow2_free_state(struct qcow2 *s)
 {
 	if (!s)
@@ -260,7 +284,20 @@ static void qcow2_free_state(struct qcow2 *s)
 	free(s);
 }
 
+static int qcow2_open_state(struct blk *b);
+
 static int qcow2_open(struct blk *b, const struct blk_open_opts *opts)
+{
+	(void)opts;
+	if (qcow2_open_state(b) == 0)
+		return 0;
+	qcow2_free_state(b->opaque);
+	b->opaque = NULL;
+	return -1;
+}
+
+/* Parse and validate everything; on failure the caller frees b->opaque. */
+static int qcow2_open_state(struct blk *b)
 {
 	struct qcow2 *s;
 	struct stat st;
@@ -269,7 +306,6 @@ static int qcow2_open(struct blk *b, const struct blk_open_opts *opts)
 		QCOW2_INCOMPAT_DATA_FILE | QCOW2_INCOMPAT_COMPRESSION | QCOW2_INCOMPAT_EXTL2;
 	size_t hdr_len;
 
-	(void)opts;
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return err_set(ERR_NOMEM, "out of memory");
@@ -436,6 +472,8 @@ static int qcow2_open(struct blk *b, const struct blk_open_opts *opts)
 			goto fail;
 	}
 	s->end_cluster = (s->file_size + cs - 1) / cs;
+	if (find_refcount_end(b, s) < 0)
+		goto fail;
 	free(hdr);
 	hdr = NULL;
 	if (!b->read_only) {
@@ -466,8 +504,6 @@ static int qcow2_open(struct blk *b, const struct blk_open_opts *opts)
 	return 0;
 fail:
 	free(hdr);
-	qcow2_free_state(s);
-	b->opaque = NULL;
 	return -1;
 }
 
@@ -975,7 +1011,8 @@ static int zero_clusters(struct blk *b, uint64_t first, uint64_t count, enum zer
 					neu[i] = (b->backing && s->version >= 3) ? QCOW2_OFLAG_ZERO : 0;
 					break;
 				case ZM_ZERO_KEEP:
-					if ((ty == QCOW2_NORMAL || ty == QCOW2_ZERO_ALLOC) && (e & QCOW2_OFLAG_COPIED)) {
+					if ((ty == QCOW2_NORMAL || ty == QCOW2_ZERO_ALLOC) && (e & QCOW2_OFLAG_COPIED) &&
+					    s->version >= 3) {
 						neu[i] = (e & QCOW2_L2E_OFFSET_MASK) | QCOW2_OFLAG_COPIED | QCOW2_OFLAG_ZERO;
 						break;
 					}

@@ -280,10 +280,9 @@ static json_object *info_json(struct blk *b, struct blk_info *in)
 		json_object *fs = json_object_new_object(), *d = json_object_new_object();
 		json_object_object_add(fs, "type", json_object_new_string("qcow2"));
 		json_object_object_add(d, "compat", json_object_new_string(in->compat_version >= 3 ? "1.1" : "0.10"));
-		if (in->compat_version >= 3) {
-			json_object_object_add(d, "compression-type", json_object_new_string(in->compression_type));
+		json_object_object_add(d, "compression-type", json_object_new_string(in->compression_type));
+		if (in->compat_version >= 3)
 			json_object_object_add(d, "lazy-refcounts", json_object_new_boolean(in->lazy_refcounts));
-		}
 		json_object_object_add(d, "refcount-bits", json_object_new_int(in->refcount_bits));
 		if (in->compat_version >= 3) {
 			json_object_object_add(d, "corrupt", json_object_new_boolean(in->corrupt));
@@ -375,9 +374,9 @@ static void info_human(struct blk *b, struct blk_info *in)
 	}
 	if (!strcmp(in->format, "qcow2")) {
 		printf("Format specific information:\n    compat: %s\n", in->compat_version >= 3 ? "1.1" : "0.10");
+		printf("    compression type: %s\n", in->compression_type);
 		if (in->compat_version >= 3)
-			printf("    compression type: %s\n    lazy refcounts: %s\n", in->compression_type,
-			       in->lazy_refcounts ? "true" : "false");
+			printf("    lazy refcounts: %s\n", in->lazy_refcounts ? "true" : "false");
 		printf("    refcount bits: %d\n", in->refcount_bits);
 		if (in->compat_version >= 3)
 			printf("    corrupt: %s\n    extended l2: false\n", in->corrupt ? "true" : "false");

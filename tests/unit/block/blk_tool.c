@@ -152,10 +152,11 @@ static int cmd_crash_writer(char **argv)
 		return 2;
 	setvbuf(stdout, NULL, _IONBF, 0);
 	uint64_t size = blk_size(b), cl = cluster_of(b);
+	const char *stop = getenv("BLK_TOOL_STOP_AFTER");   /* debugging: end cleanly after n ops */
 	buf = malloc(op_buf_size(cl));
 	if (!buf)
 		return 2;
-	for (uint64_t n = 0;; n++) {
+	for (uint64_t n = 0; !stop || n < strtoull(stop, NULL, 0); n++) {
 		struct op o = gen_op(seed, n, size, cl);
 		if (o.len && apply_blk(b, &o, buf) < 0) {
 			fprintf(stderr, "blk-tool: op %llu: %s\n", (unsigned long long)n, err_message());
@@ -167,6 +168,8 @@ static int cmd_crash_writer(char **argv)
 		}
 		printf("F %llu\n", (unsigned long long)n);
 	}
+	blk_close(b);
+	return 0;
 }
 
 /* crash-verify IMG MODEL SEED LAST: apply ops 0..LAST to MODEL; op LAST+1 may or
@@ -249,8 +252,25 @@ static int cmd_read(char **argv)
 	return 0;
 }
 
+/* ops SEED COUNT SIZE CLUSTER: print the operations of a run (debugging). */
+static int cmd_ops(char **argv)
+{
+	uint64_t seed = strtoull(argv[0], NULL, 0), count = strtoull(argv[1], NULL, 0);
+	uint64_t size = strtoull(argv[2], NULL, 0), cl = strtoull(argv[3], NULL, 0);
+
+	for (uint64_t n = 0; n < count; n++) {
+		struct op o = gen_op(seed, n, size, cl);
+		printf("%llu %s %llu +%llu flags %llu\n", (unsigned long long)n,
+		       o.kind == OP_WRITE ? "write" : o.kind == OP_ZERO ? "zero" : "discard",
+		       (unsigned long long)o.off, (unsigned long long)o.len, (unsigned long long)(o.seed & 1));
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc >= 6 && !strcmp(argv[1], "ops"))
+		return cmd_ops(argv + 2);
 	if (argc >= 6 && !strcmp(argv[1], "workload"))
 		return cmd_workload(argv + 2);
 	if (argc >= 4 && !strcmp(argv[1], "crash-writer"))
