@@ -272,6 +272,17 @@ bool dom_bitmap_empty(const struct dom_bitmap *map);
 struct dom_disk *dom_disk_by_target(const struct dom_def *def, const char *target_dev);
 struct dom_net *dom_net_by_mac(const struct dom_def *def, const uint8_t mac[DOM_MAC_LEN]);
 
+/* virsh attach-device: parse one device element (<disk>, <interface>,
+ * <serial>, <console>, <channel>, <hostdev>, <memballoon>, <rng>), add it with
+ * the same fill-ins as a define, and re-validate the whole def. On error the
+ * def is unchanged. */
+int dom_device_attach_xml(struct dom_def *def, const char *xml, size_t len, unsigned int flags);
+/* virsh detach-device: remove the device the XML names — a disk by target dev,
+ * an interface by <mac address> (required), a hostdev by PCI address, a channel
+ * by target name, an rng by backend. ERR_NOT_FOUND when nothing matches,
+ * ERR_UNSUPPORTED for serial, console and memballoon. */
+int dom_device_detach_xml(struct dom_def *def, const char *xml, size_t len, unsigned int flags);
+
 /* Names of enum values as written in the XML (for messages and the daemon). */
 const char *dom_action_name(enum dom_action action);
 const char *dom_disk_format_name(enum dom_disk_format format);

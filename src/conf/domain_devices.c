@@ -583,18 +583,18 @@ static int p_hostdev(xmlNode *n, void *ctx, unsigned int flags)
 	return 0;
 }
 
+static const struct xmlu_child device_kinds[] = {
+	{ "disk", p_disk, true }, { "interface", p_interface, true },
+	{ "serial", p_chardev, true }, { "console", p_chardev, true },
+	{ "channel", p_channel, true }, { "hostdev", p_hostdev, true },
+	{ "memballoon", p_memballoon, false }, { "rng", p_rng, true },
+};
+
 int dom_devices_parse(xmlNode *devices, void *def, unsigned int flags)
 {
-	static const struct xmlu_child kids[] = {
-		{ "disk", p_disk, true }, { "interface", p_interface, true },
-		{ "serial", p_chardev, true }, { "console", p_chardev, true },
-		{ "channel", p_channel, true }, { "hostdev", p_hostdev, true },
-		{ "memballoon", p_memballoon, false }, { "rng", p_rng, true },
-	};
-
 	if (xmlu_check_attrs(devices, NULL) < 0)
 		return -1;
-	return xmlu_parse_children(devices, kids, ARRAY_SIZE(kids), def, flags);
+	return xmlu_parse_children(devices, device_kinds, ARRAY_SIZE(device_kinds), def, flags);
 }
 
 /* libvirt's console compatibility: the first console, when of type serial,
@@ -973,21 +973,35 @@ void dom_devices_format(struct xmlu_buf *b, const struct dom_def *def, unsigned 
 	xmlu_buf_close(b, "devices");
 }
 
+static void disk_clear(struct dom_disk *d)
+{
+	free(d->path);
+	free(d->pool);
+	free(d->volume);
+	free(d->target_dev);
+	free(d->serial);
+	free(d->iotune.group_name);
+}
+
+static void net_clear(struct dom_net *n)
+{
+	free(n->source);
+	free(n->target_dev);
+}
+
+static void channel_clear(struct dom_channel *c)
+{
+	free(c->path);
+	free(c->name);
+}
+
 void dom_devices_free(struct dom_def *def)
 {
-	for (size_t i = 0; i < def->ndisks; i++) {
-		free(def->disks[i].path);
-		free(def->disks[i].pool);
-		free(def->disks[i].volume);
-		free(def->disks[i].target_dev);
-		free(def->disks[i].serial);
-		free(def->disks[i].iotune.group_name);
-	}
+	for (size_t i = 0; i < def->ndisks; i++)
+		disk_clear(&def->disks[i]);
 	free(def->disks);
-	for (size_t i = 0; i < def->nnets; i++) {
-		free(def->nets[i].source);
-		free(def->nets[i].target_dev);
-	}
+	for (size_t i = 0; i < def->nnets; i++)
+		net_clear(&def->nets[i]);
 	free(def->nets);
 	for (size_t i = 0; i < def->nserials; i++)
 		free(def->serials[i].pty_path);
@@ -995,13 +1009,157 @@ void dom_devices_free(struct dom_def *def)
 	for (size_t i = 0; i < def->nconsoles; i++)
 		free(def->consoles[i].pty_path);
 	free(def->consoles);
-	for (size_t i = 0; i < def->nchannels; i++) {
-		free(def->channels[i].path);
-		free(def->channels[i].name);
-	}
+	for (size_t i = 0; i < def->nchannels; i++)
+		channel_clear(&def->channels[i]);
 	free(def->channels);
 	for (size_t i = 0; i < def->nrngs; i++)
 		free(def->rngs[i].backend);
 	free(def->rngs);
 	free(def->hostdevs);
+}
+
+/* ---- attach-device / detach-device ---- */
+
+static const struct xmlu_child *device_kind(const xmlNode *root)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(device_kinds); i++)
+		if (xmlu_is(root, device_kinds[i].name))
+			return &device_kinds[i];
+	err_set(ERR_INVALID, "line %ld: <%s> is not a device vireo knows (expected <disk>, <interface>, "
+		"<serial>, <console>, <channel>, <hostdev>, <memballoon> or <rng>)",
+		xmlu_line(root), (const char *)root->name);
+	return NULL;
+}
+
+int dom_device_attach_xml(struct dom_def *def, const char *xml, size_t len, unsigned int flags)
+{
+	xmlDocPtr doc = xmlu_parse(xml, len, NULL);
+	const struct xmlu_child *kind;
+	struct dom_def *copy = NULL, swap;
+	xmlNode *root;
+	int rc = -1;
+
+	if (!doc)
+		return -1;
+	root = xmlDocGetRootElement(doc);
+	if (!(kind = device_kind(root)))
+		goto out;
+	if (xmlu_is(root, "memballoon") && def->balloon.present) {
+		err_set(ERR_EXISTS, "domain '%s' already has a <memballoon>", def->name);
+		goto out;
+	}
+	/* work on a copy so that a refused device leaves def untouched */
+	if (!(copy = dom_def_copy(def)))
+		goto out;
+	if (kind->fn(root, copy, flags) < 0 || dom_devices_post_parse(copy) < 0 || dom_validate(copy) < 0)
+		goto out;
+	swap = *def;
+	*def = *copy;
+	*copy = swap;
+	rc = 0;
+out:
+	dom_def_free(copy);
+	xmlFreeDoc(doc);
+	return rc;
+}
+
+#define REMOVE_AT(array, count, i) \
+	(memmove(&(array)[i], &(array)[(i) + 1], ((count) - (i) - 1) * sizeof(*(array))), (count)--)
+
+static int detach_match(struct dom_def *def, const struct dom_def *want, const xmlNode *root)
+{
+	bool has_mac = false;
+
+	if (want->ndisks) {
+		for (size_t i = 0; i < def->ndisks; i++) {
+			if (!strcmp(def->disks[i].target_dev, want->disks[0].target_dev)) {
+				disk_clear(&def->disks[i]);
+				REMOVE_AT(def->disks, def->ndisks, i);
+				return 0;
+			}
+		}
+		return err_set(ERR_NOT_FOUND, "domain '%s' has no disk with target '%s'", def->name,
+			       want->disks[0].target_dev);
+	}
+	if (want->nnets) {
+		char mac[18];
+
+		for (const xmlNode *c = root->children; c; c = c->next)
+			has_mac |= xmlu_is(c, "mac");
+		if (!has_mac)
+			return err_set(ERR_INVALID, "to detach an <interface>, give its <mac address>");
+		for (size_t i = 0; i < def->nnets; i++) {
+			if (!memcmp(def->nets[i].mac, want->nets[0].mac, DOM_MAC_LEN)) {
+				net_clear(&def->nets[i]);
+				REMOVE_AT(def->nets, def->nnets, i);
+				return 0;
+			}
+		}
+		dom_mac_format(want->nets[0].mac, mac);
+		return err_set(ERR_NOT_FOUND, "domain '%s' has no interface with MAC %s", def->name, mac);
+	}
+	if (want->nhostdevs) {
+		const struct dom_hostdev *w = &want->hostdevs[0];
+
+		for (size_t i = 0; i < def->nhostdevs; i++) {
+			const struct dom_hostdev *h = &def->hostdevs[i];
+
+			if (h->domain == w->domain && h->bus == w->bus && h->slot == w->slot &&
+			    h->function == w->function) {
+				REMOVE_AT(def->hostdevs, def->nhostdevs, i);
+				return 0;
+			}
+		}
+		return err_set(ERR_NOT_FOUND, "domain '%s' has no host device %04x:%02x:%02x.%x", def->name,
+			       w->domain, w->bus, w->slot, w->function);
+	}
+	if (want->nchannels) {
+		for (size_t i = 0; i < def->nchannels; i++) {
+			if (!strcmp(def->channels[i].name, want->channels[0].name)) {
+				channel_clear(&def->channels[i]);
+				REMOVE_AT(def->channels, def->nchannels, i);
+				return 0;
+			}
+		}
+		return err_set(ERR_NOT_FOUND, "domain '%s' has no channel '%s'", def->name,
+			       want->channels[0].name);
+	}
+	if (want->nrngs) {
+		for (size_t i = 0; i < def->nrngs; i++) {
+			if (!strcmp(def->rngs[i].backend, want->rngs[0].backend)) {
+				free(def->rngs[i].backend);
+				REMOVE_AT(def->rngs, def->nrngs, i);
+				return 0;
+			}
+		}
+		return err_set(ERR_NOT_FOUND, "domain '%s' has no rng with backend '%s'", def->name,
+			       want->rngs[0].backend);
+	}
+	return err_set(ERR_UNSUPPORTED, "detaching <%s> is not supported", (const char *)root->name);
+}
+
+int dom_device_detach_xml(struct dom_def *def, const char *xml, size_t len, unsigned int flags)
+{
+	xmlDocPtr doc = xmlu_parse(xml, len, NULL);
+	const struct xmlu_child *kind;
+	struct dom_def *want = NULL;
+	xmlNode *root;
+	int rc = -1;
+
+	if (!doc)
+		return -1;
+	root = xmlDocGetRootElement(doc);
+	if (!(kind = device_kind(root)))
+		goto out;
+	if (!(want = calloc(1, sizeof(*want)))) {
+		err_set(ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if (kind->fn(root, want, flags) < 0)
+		goto out;
+	rc = detach_match(def, want, root);
+out:
+	dom_def_free(want);
+	xmlFreeDoc(doc);
+	return rc;
 }

@@ -99,9 +99,10 @@ xmlDocPtr xmlu_parse(const char *xml, size_t len, const char *root_name)
 		return err_set(ERR_INVALID, "DOCTYPE declarations are not allowed"), NULL;
 	}
 	root = xmlDocGetRootElement(doc);
-	if (!root || root->ns || strcmp((const char *)root->name, root_name) != 0) {
+	if (!root || root->ns || (root_name && strcmp((const char *)root->name, root_name) != 0)) {
 		err_set(ERR_INVALID, "line %ld: root element is <%s>, expected <%s>",
-			root ? xmlu_line(root) : 0L, root ? (const char *)root->name : "none", root_name);
+			root ? xmlu_line(root) : 0L, root ? (const char *)root->name : "none",
+			root_name ? root_name : "an element without namespace");
 		xmlFreeDoc(doc);
 		return NULL;
 	}

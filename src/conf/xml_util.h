@@ -18,7 +18,8 @@
 
 /* Parse a document. NULL (error set, with a line number when libxml2 gives one)
  * on oversize input, a DOCTYPE/entity declaration, bad syntax, excessive depth,
- * or a root element other than `root_name`. Free with xmlFreeDoc. */
+ * or a root element other than `root_name` (NULL: any element without a
+ * namespace; the caller checks its name). Free with xmlFreeDoc. */
 xmlDocPtr xmlu_parse(const char *xml, size_t len, const char *root_name);
 
 /* Line of a node for messages (0 when unknown). */

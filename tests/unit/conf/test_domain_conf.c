@@ -640,6 +640,90 @@ static void test_empty_text_elements_count_as_absent_like_libvirt(void **state)
 	assert_non_null(strstr(err_message(), "missing <name>"));
 }
 
+static struct dom_def *load_full(void)
+{
+	char path[512];
+	struct dom_def *def;
+
+	snprintf(path, sizeof(path), "%s/good/full.xml", data_dir);
+	def = dom_parse_file(path, DOM_PARSE_VALIDATE);
+	if (!def)
+		fail_msg("%s", err_message());
+	return def;
+}
+
+static int attach(struct dom_def *def, const char *xml)
+{
+	return dom_device_attach_xml(def, xml, strlen(xml), 0);
+}
+
+static int detach(struct dom_def *def, const char *xml)
+{
+	return dom_device_detach_xml(def, xml, strlen(xml), 0);
+}
+
+static void test_attach_device_adds_in_order_or_leaves_def_unchanged(void **state)
+{
+	struct dom_def *def = load_full();
+	autofree char *before = NULL, *after = NULL, *why = NULL;
+
+	(void)state;
+	assert_int_equal(attach(def, "<disk type='file'><driver name='qemu' type='qcow2'/>"
+				"<source file='/img/extra.qcow2'/><target dev='vdc' bus='virtio'/></disk>"), 0);
+	assert_int_equal(def->ndisks, 3);
+	assert_string_equal(def->disks[2].target_dev, "vdc");
+	assert_int_equal(attach(def, "<disk type='file'><source file='/img/a0.img'/><target dev='vdaa'/></disk>"), 0);
+	assert_string_equal(def->disks[3].target_dev, "vdaa"); /* after vdz-and-below, like libvirt */
+	assert_int_equal(attach(def, "<interface type='bridge'><source bridge='br1'/></interface>"), 0);
+	assert_int_equal(def->nnets, 2);
+	assert_memory_equal(def->nets[1].mac, "\x52\x54\x00", 3);
+
+	before = dom_format_xml(def, 0);
+	assert_int_equal(attach(def, "<disk type='file'><source file='/img/b.img'/><target dev='vdc'/></disk>"), -1);
+	assert_non_null(strstr(err_message(), "disk target 'vdc' is used twice"));
+	assert_int_equal(attach(def, "<memballoon model='virtio'/>"), -1);
+	assert_int_equal(err_code(), ERR_EXISTS);
+	assert_int_equal(attach(def, "<graphics type='vnc'/>"), -1);
+	assert_non_null(strstr(err_message(), "<graphics> is not a device"));
+	assert_int_equal(attach(def, "<disk type='file' snapshot='no'><target dev='vdq'/></disk>"), -1);
+	assert_non_null(strstr(err_message(), "line 1: <disk>: unknown attribute 'snapshot'"));
+	after = dom_format_xml(def, 0);
+	assert_string_equal(before, after);
+	if (virt_xml_validate(after, &why) > 0)
+		fail_msg("after attach: %s\n%s", why, after);
+	dom_def_free(def);
+}
+
+static void test_detach_device_finds_it_by_its_key(void **state)
+{
+	struct dom_def *def = load_full();
+
+	(void)state;
+	assert_int_equal(detach(def, "<disk type='file'><target dev='vdb'/></disk>"), 0);
+	assert_int_equal(def->ndisks, 1);
+	assert_string_equal(def->disks[0].target_dev, "vda");
+	assert_int_equal(detach(def, "<disk type='file'><target dev='vdb'/></disk>"), -1);
+	assert_int_equal(err_code(), ERR_NOT_FOUND);
+	assert_int_equal(detach(def, "<interface type='network'><source network='default'/></interface>"), -1);
+	assert_non_null(strstr(err_message(), "give its <mac address>"));
+	assert_int_equal(detach(def, "<interface type='network'><mac address='52:54:00:12:34:57'/>"
+				"<source network='default'/></interface>"), -1);
+	assert_int_equal(err_code(), ERR_NOT_FOUND);
+	assert_int_equal(detach(def, "<interface type='network'><mac address='52:54:00:12:34:56'/>"
+				"<source network='default'/></interface>"), 0);
+	assert_int_equal(def->nnets, 0);
+	assert_int_equal(detach(def, "<channel type='unix'><target type='virtio' "
+				"name='org.qemu.guest_agent.0'/></channel>"), 0);
+	assert_int_equal(def->nchannels, 0);
+	assert_int_equal(detach(def, "<rng model='virtio'><backend model='random'>/dev/urandom"
+				"</backend></rng>"), 0);
+	assert_int_equal(def->nrngs, 0);
+	assert_int_equal(detach(def, "<serial type='pty'><target port='0'/></serial>"), -1);
+	assert_int_equal(err_code(), ERR_UNSUPPORTED);
+	assert_int_equal(dom_validate(def), 0);
+	dom_def_free(def);
+}
+
 /* ---- hostile input ---- */
 
 static void test_oversized_document_is_refused_before_parsing(void **state)
@@ -985,6 +1069,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_defaults_match_libvirt_dumpxml),
 		cmocka_unit_test(test_empty_text_elements_count_as_absent_like_libvirt),
 		cmocka_unit_test(test_parse_file_names_path_and_lookups_find_devices),
+		cmocka_unit_test(test_attach_device_adds_in_order_or_leaves_def_unchanged),
+		cmocka_unit_test(test_detach_device_finds_it_by_its_key),
 		cmocka_unit_test(test_format_of_corrupt_enum_in_code_built_def_does_not_overrun),
 		cmocka_unit_test(test_oversized_document_is_refused_before_parsing),
 		cmocka_unit_test(test_entity_expansion_bomb_is_refused_quickly),
