@@ -1,0 +1,210 @@
+/* Unit tests of src/block/throttle.c: leaky buckets driven by a simulated
+ * clock, bursts, iops_size, groups and the configuration rules. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "block/throttle.h"
+#include "common/error.h"
+
+#define SEC 1000000000ull
+
+/* Issue n requests back to back on a simulated clock starting at *now;
+ * returns the simulated seconds they took. */
+static double run_requests(struct throttle *t, uint64_t *now, unsigned n, bool write, uint64_t bytes)
+{
+	uint64_t start = *now;
+
+	for (unsigned i = 0; i < n; i++) {
+		*now += throttle_delay(t, write, *now);
+		assert_int_equal(throttle_delay(t, write, *now), 0);
+		throttle_account(t, write, bytes, *now);
+	}
+	return (double)(*now - start) / SEC;
+}
+
+static void test_throttle_unlimited_never_waits(void **state)
+{
+	struct throttle *t = throttle_get(NULL, NULL);
+	uint64_t now = SEC;
+
+	(void)state;
+	assert_non_null(t);
+	assert_true(run_requests(t, &now, 10000, true, 1 << 20) == 0.0);
+	throttle_put(t);
+}
+
+static void test_throttle_iops_limit_paces_requests_to_the_average(void **state)
+{
+	struct throttle_config c = { 0 };
+	uint64_t now = SEC;
+
+	(void)state;
+	c.l[THROTTLE_OPS_TOTAL].avg = 200;
+	struct throttle *t = throttle_get(NULL, &c);
+	assert_non_null(t);
+	/* 2000 requests at 200/s: about 10 s (a tenth of a second of slack up front). */
+	double secs = run_requests(t, &now, 2000, false, 4096);
+	assert_true(secs > 9.8 && secs < 10.1);
+	throttle_put(t);
+}
+
+static void test_throttle_bps_limit_applies_per_direction(void **state)
+{
+	struct throttle_config c = { 0 };
+	uint64_t now = SEC;
+
+	(void)state;
+	c.l[THROTTLE_BPS_WRITE].avg = 1 << 20;
+	struct throttle *t = throttle_get(NULL, &c);
+	/* reads are not limited */
+	assert_true(run_requests(t, &now, 100, false, 1 << 20) == 0.0);
+	/* 20 MiB of writes at 1 MiB/s: about 20 s */
+	double secs = run_requests(t, &now, 20, true, 1 << 20);
+	assert_true(secs > 18.5 && secs < 20.5);
+	throttle_put(t);
+}
+
+static void test_throttle_burst_allows_max_rate_for_max_length_then_average(void **state)
+{
+	struct throttle_config c = { 0 };
+	uint64_t now = SEC;
+
+	(void)state;
+	c.l[THROTTLE_OPS_TOTAL].avg = 100;
+	c.l[THROTTLE_OPS_TOTAL].max = 1000;
+	c.l[THROTTLE_OPS_TOTAL].max_length = 5;
+	struct throttle *t = throttle_get(NULL, &c);
+	assert_non_null(t);
+	/* The burst bucket holds max * max_length = 5000 ops; burst level paces at 1000/s. */
+	double burst = run_requests(t, &now, 4000, false, 512);
+	assert_true(burst > 3.5 && burst < 4.6);
+	/* Once the bucket is full, the average rules: 1000 more ops take ~10 s. */
+	run_requests(t, &now, 1500, false, 512);
+	double steady = run_requests(t, &now, 1000, false, 512);
+	assert_true(steady > 9.5 && steady < 10.5);
+	throttle_put(t);
+}
+
+static void test_throttle_iops_size_counts_large_requests_as_several(void **state)
+{
+	struct throttle_config c = { 0 };
+	uint64_t now = SEC;
+
+	(void)state;
+	c.l[THROTTLE_OPS_TOTAL].avg = 100;
+	c.iops_size = 4096;
+	struct throttle *t = throttle_get(NULL, &c);
+	/* 64 KiB requests count as 16 operations: 100 of them take ~16 s. */
+	double secs = run_requests(t, &now, 100, false, 65536);
+	assert_true(secs > 15.5 && secs < 16.5);
+	throttle_put(t);
+}
+
+static void test_throttle_group_members_share_one_budget(void **state)
+{
+	struct throttle_config c = { 0 };
+	uint64_t now = SEC;
+
+	(void)state;
+	c.l[THROTTLE_OPS_TOTAL].avg = 100;
+	struct throttle *a = throttle_get("g1", &c), *b = throttle_get("g1", NULL);
+	struct throttle *other = throttle_get("g2", &c);
+	assert_ptr_equal(a, b);
+	assert_ptr_not_equal(a, other);
+	assert_string_equal(throttle_group_name(b), "g1");
+	/* Two disks alternating: 1000 requests in total still take ~10 s. */
+	uint64_t start = now;
+	for (int i = 0; i < 1000; i++) {
+		struct throttle *t = (i & 1) ? a : b;
+		now += throttle_delay(t, false, now);
+		throttle_account(t, false, 512, now);
+	}
+	double secs = (double)(now - start) / SEC;
+	assert_true(secs > 9.7 && secs < 10.1);
+	/* an unrelated group is unaffected */
+	assert_int_equal(throttle_delay(other, false, now), 0);
+	throttle_put(a);
+	throttle_put(b);
+	throttle_put(other);
+}
+
+static void test_throttle_live_change_takes_effect_at_once(void **state)
+{
+	struct throttle_config c = { 0 };
+	uint64_t now = SEC;
+
+	(void)state;
+	c.l[THROTTLE_OPS_TOTAL].avg = 10;
+	struct throttle *t = throttle_get(NULL, &c);
+	run_requests(t, &now, 50, false, 512);
+	c.l[THROTTLE_OPS_TOTAL].avg = 1000;
+	assert_int_equal(throttle_set_config(t, &c), 0);
+	double secs = run_requests(t, &now, 1000, false, 512);
+	assert_true(secs > 0.85 && secs < 1.05);
+	struct throttle_config got;
+	throttle_get_config(t, &got);
+	assert_int_equal(got.l[THROTTLE_OPS_TOTAL].avg, 1000);
+	throttle_put(t);
+}
+
+static void test_throttle_config_rejects_total_with_read_or_write(void **state)
+{
+	struct throttle_config c = { 0 };
+
+	(void)state;
+	c.l[THROTTLE_BPS_TOTAL].avg = 100;
+	c.l[THROTTLE_BPS_READ].avg = 100;
+	for (int i = 0; i < THROTTLE_KINDS; i++)
+		c.l[i].max_length = 1;
+	assert_int_equal(throttle_config_validate(&c), -1);
+	assert_non_null(strstr(err_message(), "bps"));
+	assert_null(throttle_get(NULL, &c));
+	c.l[THROTTLE_BPS_READ].avg = 0;
+	assert_int_equal(throttle_config_validate(&c), 0);
+	c.l[THROTTLE_BPS_TOTAL].max = 50;   /* max below avg */
+	assert_int_equal(throttle_config_validate(&c), -1);
+	c.l[THROTTLE_BPS_TOTAL].max = 0;
+	c.l[THROTTLE_BPS_TOTAL].max_length = 3;   /* length without max */
+	assert_int_equal(throttle_config_validate(&c), -1);
+}
+
+static void test_throttle_config_set_accepts_qemu_and_libvirt_names(void **state)
+{
+	struct throttle_config c = { 0 };
+
+	(void)state;
+	assert_int_equal(throttle_config_set(&c, "iops_total", "200"), 0);
+	assert_int_equal(c.l[THROTTLE_OPS_TOTAL].avg, 200);
+	assert_int_equal(throttle_config_set(&c, "bps_rd", "1000"), 0);
+	assert_int_equal(c.l[THROTTLE_BPS_READ].avg, 1000);
+	assert_int_equal(throttle_config_set(&c, "write_iops_sec_max", "300"), 0);
+	assert_int_equal(c.l[THROTTLE_OPS_WRITE].max, 300);
+	assert_int_equal(throttle_config_set(&c, "iops_wr_max_length", "7"), 0);
+	assert_int_equal(c.l[THROTTLE_OPS_WRITE].max_length, 7);
+	assert_int_equal(throttle_config_set(&c, "size_iops_sec", "4096"), 0);
+	assert_int_equal(c.iops_size, 4096);
+	assert_int_equal(throttle_config_set(&c, "iops_sideways", "1"), -1);
+	assert_non_null(strstr(err_message(), "iops_sideways"));
+	assert_int_equal(throttle_config_set(&c, "bps", "lots"), -1);
+	assert_non_null(strstr(err_message(), "bps"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_throttle_unlimited_never_waits),
+		cmocka_unit_test(test_throttle_iops_limit_paces_requests_to_the_average),
+		cmocka_unit_test(test_throttle_bps_limit_applies_per_direction),
+		cmocka_unit_test(test_throttle_burst_allows_max_rate_for_max_length_then_average),
+		cmocka_unit_test(test_throttle_iops_size_counts_large_requests_as_several),
+		cmocka_unit_test(test_throttle_group_members_share_one_budget),
+		cmocka_unit_test(test_throttle_live_change_takes_effect_at_once),
+		cmocka_unit_test(test_throttle_config_rejects_total_with_read_or_write),
+		cmocka_unit_test(test_throttle_config_set_accepts_qemu_and_libvirt_names),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
