@@ -22,6 +22,8 @@
 #define MACHINE_PCI_MMIO32_BASE 0xc0000000ULL
 #define MACHINE_PCI_MMIO32_SIZE 0x20000000ULL
 #define MACHINE_ACPI_RESET_PORT 0x610
+/* PCIe ECAM for bus 0 (1 MiB), above the 32-bit window; described by MCFG. */
+#define MACHINE_PCI_ECAM_BASE 0xe0000000ULL
 /* 64-bit PCI window: from the first 1 GiB boundary above RAM, at most 64 GiB,
  * and never past what the guest CPU can address. */
 #define MACHINE_PCI_MMIO64_MAX 0x1000000000ULL
@@ -56,6 +58,8 @@ static int machine_create_acpi(struct vm *vm)
 	cfg.pci_mmio32_base = MACHINE_PCI_MMIO32_BASE;
 	cfg.pci_mmio32_size = MACHINE_PCI_MMIO32_SIZE;
 	machine_mmio64_window(vm, &cfg.pci_mmio64_base, &cfg.pci_mmio64_size);
+	cfg.pci_ecam_base = MACHINE_PCI_ECAM_BASE;
+	cfg.pci_ecam_last_bus = 0;
 	len = acpi_build_tables(&cfg, m->acpi_tables, sizeof(m->acpi_tables), BOOT_ACPI_GPA, &m->rsdp_gpa);
 	if (len < 0)
 		return err_prefix("building ACPI tables");
@@ -68,7 +72,8 @@ static int machine_create_acpi(struct vm *vm)
 
 /* The machine's legacy devices, as a PC has them:
  *   COM1 0x3f8 GSI 4 | i8042 0x60/0x64 GSI 1/12 | RTC 0x70 GSI 8 | debug port 0x80
- *   PCI conf1 0xcf8 (0xcf9 reset control) | ACPI PM 0x600-0x60b, reset 0x610, SCI GSI 9 */
+ *   PCI conf1 0xcf8 (0xcf9 reset control), ECAM 0xe0000000 | ACPI PM 0x600-0x60b, reset 0x610,
+ *   SCI GSI 9 */
 int machine_create_devices(struct vm *vm)
 {
 	struct machine *m = vm->machine;
@@ -103,6 +108,8 @@ int machine_create_devices(struct vm *vm)
 	if (!m->pci)
 		return err_prefix("PCI host bridge");
 	pci_bus_set_request_sink(m->pci, &vm->request_sink);
+	if (pci_bus_register_ecam(m->pci, MACHINE_PCI_ECAM_BASE) < 0)
+		return err_prefix("PCI ECAM");
 	return machine_create_acpi(vm);
 }
 

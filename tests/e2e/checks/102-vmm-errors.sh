@@ -21,7 +21,8 @@ cp "$L2_KERNEL" "$d/truncated" && truncate -s 2000000 "$d/truncated"
 expect_error 1 "not a bzImage" --kernel "$d/random"
 expect_error 1 "truncated bzImage" --kernel "$d/truncated"
 expect_error 1 "initrd.*(cannot open|no such)" --kernel "$L2_KERNEL" --initrd "$d/missing"
-expect_error 1 "larger than the guest|does not fit" --kernel "$L2_KERNEL" --initrd "$L2_DISK" --memory 16M
+truncate -s 64M "$d/big-initrd"
+expect_error 1 "larger than the guest|does not fit" --kernel "$L2_KERNEL" --initrd "$d/big-initrd" --memory 16M
 expect_error 2 "--memory" --kernel "$L2_KERNEL" --memory lots
 
 # SIGTERM: the guest is stopped and vireo-vmm exits 0.
