@@ -205,9 +205,10 @@ build_l1_initrd() {
 	rm -rf "$root"
 	mkdir -p "$root"/{proc,sys,dev,run,tmp,root,etc,lab/mods,lib64,lib/x86_64-linux-gnu}
 	install_busybox "$root"
-	# glibc runtime so that dynamically linked host programs run in L1 (others: --bin), and bash
-	# for test scripts.
-	copy_with_libs "$root" /bin/bash /lib64/ld-linux-x86-64.so.2 \
+	# glibc runtime so that dynamically linked host programs run in L1 (others: --bin), and bash,
+	# pgrep/pkill, flock and ss for test scripts (busybox has none of them).
+	copy_with_libs "$root" /bin/bash /usr/bin/pgrep /usr/bin/pkill /usr/bin/flock /usr/bin/ss \
+		/lib64/ld-linux-x86-64.so.2 \
 		/lib/x86_64-linux-gnu/{libc.so.6,libm.so.6,libgcc_s.so.1,libpthread.so.0,libdl.so.2,librt.so.1}
 	printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' > "$root/etc/passwd"
 	printf 'root:x:0:\nkvm:x:36:\nnogroup:x:65534:\n' > "$root/etc/group"
@@ -354,6 +355,10 @@ lab_build() {
 	command -v qemu-system-x86_64 >/dev/null && command -v cpio >/dev/null && command -v mkfs.ext4 >/dev/null ||
 		die "host packages missing: run 'tests/lab/lab deps' (as root)"
 	mkdir -p "$out" "$cache"
+	# Several developers run the lab at once: one builder at a time. (Runs in progress are safe:
+	# outputs are replaced by new files, never rewritten in place.)
+	exec 9> "$out/.build.lock"
+	flock 9
 	kabi=$(lab_kabi)
 	local self h_debs h_kern h_l1 h_kit h_l2i h_disk
 	self=$(file_hash "$lab_dir/build.sh")
@@ -371,4 +376,5 @@ lab_build() {
 	h_disk=$(hash_of "$h_debs" "$(file_hash "$out/l2-packages.list")" "$(pkg_version busybox-static)")
 	stage l2-disk "$h_disk" build_l2_disk
 	stage l2-store "$(hash_of "$self" "$h_l2i" "$h_disk" "$h_kern")" build_l2_store
+	exec 9>&-
 }
