@@ -534,7 +534,10 @@ int pci_register_device(struct pci_bus *b, struct pci_device *dev, int slot)
 	}
 	dev->bus = b;
 	dev->slot = slot;
+	/* Decoding walks slots[] under the map lock, from vCPU threads. */
+	pthread_rwlock_wrlock(&b->map_lock);
 	b->slots[slot] = dev;
+	pthread_rwlock_unlock(&b->map_lock);
 	memcpy(dev->reset_bars, dev->config + PCI_BAR0, sizeof(dev->reset_bars));
 	pci_update_mappings(b, dev, false);
 	rc = slot;
@@ -569,8 +572,12 @@ void pci_unregister_device(struct pci_bus *b, struct pci_device *dev)
 	if (!dev || dev->bus != b || dev->slot <= 0)
 		return;
 	pthread_mutex_lock(&b->config_lock);
-	b->slots[dev->slot] = NULL;
 	pci_update_mappings(b, dev, true);
+	/* Once we hold the map lock no vCPU is inside one of its BAR handlers,
+	 * so the caller may free the device after we return. */
+	pthread_rwlock_wrlock(&b->map_lock);
+	b->slots[dev->slot] = NULL;
+	pthread_rwlock_unlock(&b->map_lock);
 	dev->bus = NULL;
 	dev->slot = -1;
 	pthread_mutex_unlock(&b->config_lock);

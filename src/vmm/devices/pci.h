@@ -128,6 +128,8 @@ int pci_add_capability(struct pci_device *dev, uint8_t id, uint8_t len);
  * addresses from the windows (decoding stays off until the guest sets the
  * command bits, as after reset). Returns the slot or -1 with the error set. */
 int pci_register_device(struct pci_bus *bus, struct pci_device *dev, int slot);
+/* Stop decoding its BARs (bar_update reports them unmapped) and free its slot.
+ * When it returns no vCPU is inside its BAR handlers: the device may be freed. */
 void pci_unregister_device(struct pci_bus *bus, struct pci_device *dev);
 /* Machine reset: every device's command register to 0 (no decoding, no bus
  * mastering), status errors cleared, BARs back to their first addresses,

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <termios.h>
 #include <sys/un.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -300,6 +302,70 @@ static void test_chardev_output_ring_drops_oldest_when_reader_stalls(void **stat
 	free(got);
 }
 
+/* Runs in a child whose stdin/stdout are a pty slave; returns 0 or the step
+ * that failed (cmocka asserts cannot cross the fork). */
+static int stdio_child(int master)
+{
+	struct evloop *loop = evloop_new();
+	struct input_log log = { 0 };
+	struct chardev *cd;
+	struct termios t;
+	char buf[16] = { 0 };
+
+	cd = chardev_open("stdio", loop);
+	if (!cd)
+		return 1;
+	if (tcgetattr(0, &t) < 0 || (t.c_lflag & (ICANON | ECHO)) || !(t.c_lflag & ISIG))
+		return 2;                          /* raw, but Ctrl-C still a signal */
+	if (chardev_open("stdio", loop) != NULL || err_code() != ERR_BUSY)
+		return 3;                          /* one stdio user at a time */
+	chardev_set_input(cd, input_log_fn, &log);
+	chardev_write(cd, "out", 3);
+	if (read(master, buf, sizeof(buf)) != 3 || memcmp(buf, "out", 3))
+		return 4;
+	if (write(master, "k", 1) != 1)
+		return 5;
+	for (int i = 0; i < 50 && log.len == 0; i++)
+		evloop_run_once(loop, 10);
+	if (log.len != 1 || log.buf[0] != 'k')
+		return 6;
+	chardev_close(cd);
+	if (tcgetattr(0, &t) < 0 || !(t.c_lflag & ICANON) || !(t.c_lflag & ECHO))
+		return 7;                          /* terminal restored */
+	evloop_free(loop);
+	return 0;
+}
+
+static void test_chardev_stdio_makes_a_tty_raw_and_restores_it(void **state)
+{
+	int master = posix_openpt(O_RDWR | O_NOCTTY), status;
+	pid_t pid;
+
+	(void)state;
+	assert_true(master >= 0);
+	assert_int_equal(grantpt(master), 0);
+	assert_int_equal(unlockpt(master), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int slave = open(ptsname(master), O_RDWR | O_NOCTTY);
+		struct termios t;
+
+		if (slave < 0 || dup2(slave, 0) < 0 || dup2(slave, 1) < 0)
+			_exit(100);
+		/* A cooked terminal to start from, with no output rewriting. */
+		tcgetattr(0, &t);
+		t.c_lflag |= ICANON | ECHO | ISIG;
+		t.c_oflag &= ~(tcflag_t)OPOST;
+		tcsetattr(0, TCSANOW, &t);
+		_exit(stdio_child(master));
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	close(master);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -311,6 +377,7 @@ int main(void)
 		cmocka_unit_test(test_chardev_unix_new_client_replaces_the_old_one),
 		cmocka_unit_test(test_chardev_unix_client_hangup_is_noticed),
 		cmocka_unit_test(test_chardev_output_ring_drops_oldest_when_reader_stalls),
+		cmocka_unit_test(test_chardev_stdio_makes_a_tty_raw_and_restores_it),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
