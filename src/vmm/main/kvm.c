@@ -165,6 +165,8 @@ int kvm_create_vm(struct vm *vm)
 			return err_set_errno(ERR_INTERNAL, errno, "KVM_CREATE_IRQCHIP");
 		if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
 			return err_set_errno(ERR_INTERNAL, errno, "KVM_CREATE_PIT2");
+		if (kvm_routes_init(vm) < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -198,10 +200,128 @@ void kvm_set_irq(void *opaque, uint32_t gsi, int level)
 		log_warn("KVM_IRQ_LINE gsi %u level %d: %s", gsi, level, strerror(errno));
 }
 
+/* GSI routing: KVM_SET_GSI_ROUTING replaces the whole table, so vireo keeps
+ * it: the PC defaults (PIC and IOAPIC pins, ISA IRQ 0 on IOAPIC pin 2) plus
+ * one MSI route per GSI that devices allocate from KVM_MSI_GSI_BASE up. */
+#define KVM_MSI_GSI_BASE 24
+#define KVM_MAX_ROUTES 1024
+
+static int kvm_routes_commit(struct vm *vm)
+{
+	struct kvm_irq_routing *r;
+	int rc = 0;
+
+	r = calloc(1, sizeof(*r) + vm->nroutes * sizeof(r->entries[0]));
+	if (!r)
+		return err_set(ERR_NOMEM, "out of memory");
+	r->nr = vm->nroutes;
+	memcpy(r->entries, vm->routes, vm->nroutes * sizeof(r->entries[0]));
+	if (ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, r) < 0)
+		rc = err_set_errno(ERR_INTERNAL, errno, "KVM_SET_GSI_ROUTING (%u routes)", vm->nroutes);
+	free(r);
+	return rc;
+}
+
+static void kvm_route_add_irqchip(struct vm *vm, uint32_t gsi, uint32_t chip, uint32_t pin)
+{
+	struct kvm_irq_routing_entry *e = &vm->routes[vm->nroutes++];
+
+	memset(e, 0, sizeof(*e));
+	e->gsi = gsi;
+	e->type = KVM_IRQ_ROUTING_IRQCHIP;
+	e->u.irqchip.irqchip = chip;
+	e->u.irqchip.pin = pin;
+}
+
+int kvm_routes_init(struct vm *vm)
+{
+	pthread_mutex_init(&vm->routes_lock, NULL);
+	vm->routes = calloc(KVM_MAX_ROUTES, sizeof(vm->routes[0]));
+	if (!vm->routes)
+		return err_set(ERR_NOMEM, "out of memory");
+	vm->next_msi_gsi = KVM_MSI_GSI_BASE;
+	for (uint32_t i = 0; i < 16; i++)
+		if (i != 2)
+			kvm_route_add_irqchip(vm, i, i < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE, i % 8);
+	for (uint32_t i = 0; i < 24; i++)
+		if (i != 2)
+			kvm_route_add_irqchip(vm, i, KVM_IRQCHIP_IOAPIC, i == 0 ? 2 : i);
+	return 0;
+}
+
+uint32_t kvm_gsi_alloc(void *opaque)
+{
+	struct vm *vm = opaque;
+	uint32_t gsi;
+
+	pthread_mutex_lock(&vm->routes_lock);
+	gsi = vm->next_msi_gsi++;
+	pthread_mutex_unlock(&vm->routes_lock);
+	return gsi;
+}
+
+int kvm_msi_route(void *opaque, uint32_t gsi, uint64_t addr, uint32_t data)
+{
+	struct vm *vm = opaque;
+	struct kvm_irq_routing_entry *e = NULL;
+	int rc;
+
+	if (gsi < KVM_MSI_GSI_BASE || gsi >= vm->next_msi_gsi)
+		return err_set(ERR_INTERNAL, "GSI %u was not allocated for MSI", gsi);
+	pthread_mutex_lock(&vm->routes_lock);
+	for (unsigned i = 0; i < vm->nroutes; i++)
+		if (vm->routes[i].gsi == gsi)
+			e = &vm->routes[i];
+	if (!e && vm->nroutes >= KVM_MAX_ROUTES) {
+		pthread_mutex_unlock(&vm->routes_lock);
+		return err_set(ERR_BUSY, "no room for another interrupt route (%d)", KVM_MAX_ROUTES);
+	}
+	if (!e)
+		e = &vm->routes[vm->nroutes++];
+	memset(e, 0, sizeof(*e));
+	e->gsi = gsi;
+	e->type = KVM_IRQ_ROUTING_MSI;
+	e->u.msi.address_lo = (uint32_t)addr;
+	e->u.msi.address_hi = (uint32_t)(addr >> 32);
+	e->u.msi.data = data;
+	rc = kvm_routes_commit(vm);
+	pthread_mutex_unlock(&vm->routes_lock);
+	return rc;
+}
+
+int kvm_irqfd(void *opaque, int fd, uint32_t gsi, bool assign)
+{
+	struct vm *vm = opaque;
+	struct kvm_irqfd irqfd = { .fd = (uint32_t)fd, .gsi = gsi, .flags = assign ? 0 : KVM_IRQFD_FLAG_DEASSIGN };
+
+	if (ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) < 0)
+		return err_set_errno(ERR_INTERNAL, errno, "KVM_IRQFD %s fd %d gsi %u", assign ? "assign" : "deassign",
+				     fd, gsi);
+	return 0;
+}
+
+int kvm_ioeventfd(void *opaque, uint64_t addr, uint32_t len, int fd, bool assign)
+{
+	struct vm *vm = opaque;
+	struct kvm_ioeventfd ev = {
+		.addr = addr,
+		.len = len,
+		.fd = fd,
+		.flags = assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN,
+	};
+
+	if (ioctl(vm->vm_fd, KVM_IOEVENTFD, &ev) < 0)
+		return err_set_errno(ERR_INTERNAL, errno, "KVM_IOEVENTFD %s 0x%llx+%u", assign ? "assign" : "deassign",
+				     (unsigned long long)addr, len);
+	return 0;
+}
+
 void kvm_close(struct vm *vm)
 {
 	free(vm->supported_cpuid);
 	vm->supported_cpuid = NULL;
+	free(vm->routes);
+	vm->routes = NULL;
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);
 	if (vm->kvm_fd >= 0)

@@ -88,6 +88,12 @@ struct vm {
 	int exit_status;
 	uint64_t boot_entry_ns;       /* clock_ns() at start, for markers */
 
+	/* Interrupt routes (kvm.c): the PC defaults plus MSI routes of devices. */
+	pthread_mutex_t routes_lock;
+	struct kvm_irq_routing_entry *routes;
+	unsigned nroutes;
+	uint32_t next_msi_gsi;
+
 	struct machine *machine;      /* devices, owned by machine.c */
 	struct vm_request_sink request_sink;
 };
@@ -98,6 +104,11 @@ int kvm_open(struct vm *vm);
 int kvm_create_vm(struct vm *vm);
 int kvm_map_memory(struct vm *vm);
 void kvm_set_irq(void *vm, uint32_t gsi, int level);
+int kvm_routes_init(struct vm *vm);
+uint32_t kvm_gsi_alloc(void *vm);
+int kvm_msi_route(void *vm, uint32_t gsi, uint64_t addr, uint32_t data);
+int kvm_irqfd(void *vm, int fd, uint32_t gsi, bool assign);
+int kvm_ioeventfd(void *vm, uint64_t addr, uint32_t len, int fd, bool assign);
 void kvm_close(struct vm *vm);
 
 /* vcpu.c */
