@@ -669,6 +669,8 @@ static int p_timer(xmlNode *n, void *ctx, unsigned int flags)
 	t->present_set = true;
 	t->present = present;
 	t->tickpolicy = tick;
+	if (def->clock.ntimers < DOM_TIMER_LAST) /* always: duplicates are refused above */
+		def->clock.order[def->clock.ntimers++] = name;
 	return 0;
 }
 
@@ -1019,7 +1021,7 @@ static void format_cpu(struct xmlu_buf *b, const struct dom_def *def)
 
 static void format_clock(struct xmlu_buf *b, const struct dom_def *def)
 {
-	bool any = false;
+	bool any = false, printed[DOM_TIMER_LAST] = { false };
 
 	/* like libvirt, always printed: an absent <clock> means offset='utc' */
 	xmlu_buf_start(b, "clock");
@@ -1031,11 +1033,23 @@ static void format_clock(struct xmlu_buf *b, const struct dom_def *def)
 		return;
 	}
 	xmlu_buf_end_open(b);
-	for (int i = 0; i < DOM_TIMER_LAST; i++) {
-		const struct dom_timer *t = &def->clock.timers[i];
+	for (size_t k = 0; k < def->clock.ntimers + DOM_TIMER_LAST; k++) {
+		bool listed = false;
+		int i;
+		const struct dom_timer *t;
 
-		if (!t->present_set)
+		if (k < def->clock.ntimers) {
+			i = (int)def->clock.order[k];
+			if (i < 0 || i >= DOM_TIMER_LAST || printed[i])
+				continue;
+		} else {
+			i = (int)(k - def->clock.ntimers);
+			listed = printed[i];
+		}
+		t = &def->clock.timers[i];
+		if (!t->present_set || listed)
 			continue;
+		printed[i] = true;
 		xmlu_buf_start(b, "timer");
 		xmlu_buf_attr(b, "name", XMLU_NAME(timer_names, i));
 		if (t->present != DOM_TRISTATE_ABSENT)

@@ -200,7 +200,11 @@ struct dom_def {
 	struct {
 		bool present;
 		enum dom_clock_offset offset;
-		struct dom_timer timers[DOM_TIMER_LAST];
+		struct dom_timer timers[DOM_TIMER_LAST];   /* indexed by name */
+		/* document order, which libvirt keeps when printing; timers set in
+		 * code and missing here are printed after these */
+		enum dom_timer_name order[DOM_TIMER_LAST];
+		size_t ntimers;
 	} clock;
 
 	enum dom_action on_poweroff, on_reboot, on_crash;

@@ -17,11 +17,15 @@ static const char *const disk_formats[] = { "", "raw", "qcow2", NULL };
 static const char *const disk_caches[] = {
 	"default", "none", "writethrough", "writeback", "directsync", "unsafe", NULL
 };
-static const char *const disk_ios[] = { "default", "threads", "native", "io_uring", NULL };
-static const char *const disk_discards[] = { "default", "unmap", "ignore", NULL };
+/* libvirt takes cache='default' (and drops it) but refuses io/discard 'default' */
+static const char *const disk_ios[] = { "", "threads", "native", "io_uring", NULL };
+static const char *const disk_discards[] = { "", "unmap", "ignore", NULL };
 static const char *const virtio_only[] = { "virtio", NULL };
 static const char *const net_types[] = { "network", "bridge", "ethernet", NULL };
 static const char *const pty_only[] = { "pty", NULL };
+enum { CONSOLE_TARGET_SERIAL, CONSOLE_TARGET_VIRTIO };
+/* a serial port without <target port>: numbered after parsing, like libvirt */
+#define PORT_AUTO UINT32_MAX
 static const char *const console_targets[] = { "serial", "virtio", NULL };
 static const char *const unix_only[] = { "unix", NULL };
 static const char *const channel_modes[] = { "bind", "connect", NULL };
@@ -361,18 +365,19 @@ static int p_chr_target(xmlNode *n, void *ctx, unsigned int flags)
 	static const char *const serial_attrs[] = { "port", NULL };
 	static const char *const console_attrs[] = { "type", "port", NULL };
 	struct dom_chardev *chr = ctx;
-	bool console = xmlu_is(n->parent, "console");
+	bool console = xmlu_is(n->parent, "console"), has_port;
 	uint64_t port = 0;
 	int type = 0;
 
 	(void)flags;
 	if (xmlu_check_attrs(n, console ? console_attrs : serial_attrs) < 0 || xmlu_check_empty(n) < 0 ||
 	    /* four ISA serial ports; virtio consoles are renumbered after parsing */
-	    xmlu_attr_uint(n, "port", false, false, 0, console ? DOM_MAX_DEVICES - 1 : 3, &port, NULL) < 0 ||
+	    xmlu_attr_uint(n, "port", false, false, 0, console ? DOM_MAX_DEVICES - 1 : 3, &port,
+			   &has_port) < 0 ||
 	    (console && xmlu_attr_enum(n, "type", console_targets, false, &type) < 0))
 		return -1;
-	chr->port = (unsigned int)port;
-	chr->console_virtio = type == 1;
+	chr->port = has_port || console ? (unsigned int)port : PORT_AUTO;
+	chr->console_virtio = type == CONSOLE_TARGET_VIRTIO;
 	return 0;
 }
 
@@ -394,6 +399,7 @@ static int p_chardev(xmlNode *n, void *ctx, unsigned int flags)
 		chr = grow(n, (void **)&def->consoles, &def->nconsoles, sizeof(*chr));
 	if (!chr)
 		return -1;
+	chr->port = xmlu_is(n, "serial") ? PORT_AUTO : 0; /* until a <target port> says */
 	return xmlu_parse_children(n, kids, ARRAY_SIZE(kids), chr, flags);
 }
 
@@ -615,7 +621,10 @@ static int console_compat(struct dom_def *def)
 			return err_set(ERR_NOMEM, "out of memory");
 		def->serials = c;
 		memset(c, 0, sizeof(*c));
-		c->port = def->consoles[0].port;
+		/* the new port is numbered like any unnumbered one (the first: 0)
+		 * and the console follows it, as libvirt does */
+		c->port = 0;
+		def->consoles[0].port = 0;
 		if (def->consoles[0].pty_path && !(c->pty_path = strdup(def->consoles[0].pty_path)))
 			return err_set(ERR_NOMEM, "out of memory");
 		def->nserials = 1;
@@ -660,9 +669,36 @@ static int cmp_disk(const void *a, const void *b)
 	return ia < ib ? -1 : ia > ib;
 }
 
+/* A serial port without a number gets one more than the highest number in
+ * use, in document order (libvirt's rule: [auto, 2, auto] gives 3, 2, 4);
+ * vireo's VMM has four ISA ports, so numbers above 3 are refused. */
+static int number_serials(struct dom_def *def)
+{
+	for (size_t i = 0; i < def->nserials; i++) {
+		long highest = -1;
+
+		if (def->serials[i].port != PORT_AUTO)
+			continue;
+		for (size_t j = 0; j < def->nserials; j++)
+			if (def->serials[j].port != PORT_AUTO && (long)def->serials[j].port > highest)
+				highest = def->serials[j].port;
+		if (highest + 1 > 3)
+			return err_set(ERR_INVALID, "serial %zu would get port %ld: only ports 0-3 exist "
+				       "(give <target port>)", i, highest + 1);
+		def->serials[i].port = (unsigned int)(highest + 1);
+	}
+	return 0;
+}
+
 int dom_devices_post_parse(struct dom_def *def)
 {
-	/* libvirt keeps disks ordered by target, whatever the document's order */
+	if (number_serials(def) < 0)
+		return -1;
+	/* Disks ordered by target. libvirt does this too, except that on a first
+	 * define it groups disks by whether their bus attribute was written (its
+	 * insertion runs before the bus is filled in), so that a mix of written
+	 * and omitted buses can come out unsorted and move on the next define;
+	 * vireo sorts every time, which is what libvirt gives from then on. */
 	if (def->ndisks > 1)
 		qsort(def->disks, def->ndisks, sizeof(*def->disks), cmp_disk);
 	if (console_compat(def) < 0)
