@@ -6,10 +6,13 @@
 #include "common/error.h"
 #include "common/log.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/timerfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #define NS_PER_S 1000000000LL
 /* UIP rises 244 us before each update (32.768 kHz time base); the update
@@ -32,6 +35,9 @@ struct rtc {
 	int64_t offset_ns;        /* guest time = host UTC + offset */
 	int64_t flags_checked_s;  /* guest second up to which UF/AF were computed */
 	bool irq_level;
+	struct evloop *loop;
+	int timer_fd;             /* -1 until rtc_start_timer */
+	bool timer_armed;
 	uint64_t (*now_ns)(void *ctx);
 	void *now_ctx;
 };
@@ -215,6 +221,27 @@ static void rtc_update_flags(struct rtc *rtc)
 	}
 }
 
+/* Arm the timer for just after the next guest second while UIE or AIE is on
+ * (timerfd_settime is thread-safe, so vCPU threads may call this). */
+static void rtc_update_timer(struct rtc *rtc)
+{
+	bool want = rtc->cmos[RTC_REG_B] & (RTC_B_UIE | RTC_B_AIE);
+	struct itimerspec its = { 0 };
+
+	if (rtc->timer_fd < 0 || want == rtc->timer_armed)
+		return;
+	if (want) {
+		int64_t g = rtc_guest_ns(rtc);
+		int64_t to_next = NS_PER_S - (g - floor_div(g, NS_PER_S) * NS_PER_S) + 100000;
+
+		its.it_value.tv_sec = (time_t)(to_next / NS_PER_S);
+		its.it_value.tv_nsec = (long)(to_next % NS_PER_S);
+		its.it_interval.tv_sec = 1;
+	}
+	if (timerfd_settime(rtc->timer_fd, 0, &its, NULL) == 0)
+		rtc->timer_armed = want;
+}
+
 static uint8_t rtc_read(struct rtc *rtc, unsigned index)
 {
 	uint8_t v, regs[RTC_CMOS_SIZE];
@@ -273,6 +300,7 @@ static void rtc_write(struct rtc *rtc, unsigned index, uint8_t val)
 		if (val & RTC_B_SET)
 			val &= ~RTC_B_UIE;
 		rtc->cmos[RTC_REG_B] = val;
+		rtc_update_timer(rtc);
 		break;
 	case RTC_REG_C:
 	case RTC_REG_D:
@@ -331,6 +359,7 @@ struct rtc *rtc_create(struct bus *pio, struct irq_pin irq)
 	rtc->pio = pio;
 	rtc->irq = irq;
 	rtc->now_ns = rtc_host_now;
+	rtc->timer_fd = -1;
 	/* As firmware leaves it: 32.768 kHz base, 1024 Hz rate, 24 h BCD. */
 	rtc->cmos[RTC_REG_A] = 0x26;
 	rtc->cmos[RTC_REG_B] = RTC_B_24H;
@@ -350,6 +379,7 @@ void rtc_reset(struct rtc *rtc)
 	pthread_mutex_lock(&rtc->lock);
 	rtc->cmos[RTC_REG_B] &= (uint8_t)~(RTC_B_PIE | RTC_B_AIE | RTC_B_UIE | 0x08 /* SQWE */);
 	rtc->cmos[RTC_REG_C] = 0;
+	rtc_update_timer(rtc);
 	rtc->flags_checked_s = floor_div(rtc_guest_ns(rtc), NS_PER_S);
 	rtc_update_flags(rtc);
 	pthread_mutex_unlock(&rtc->lock);
@@ -360,8 +390,44 @@ void rtc_destroy(struct rtc *rtc)
 	if (!rtc)
 		return;
 	bus_unregister(rtc->pio, RTC_PORT);
+	if (rtc->timer_fd >= 0) {
+		evloop_remove(rtc->loop, rtc->timer_fd);
+		close(rtc->timer_fd);
+	}
 	pthread_mutex_destroy(&rtc->lock);
 	free(rtc);
+}
+
+static void rtc_timer_event(void *opaque, uint32_t events)
+{
+	struct rtc *rtc = opaque;
+	uint64_t expirations;
+
+	(void)events;
+	if (read(rtc->timer_fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+		log_debug("rtc: timerfd read: %s", strerror(errno));
+	rtc_tick(rtc);
+}
+
+int rtc_start_timer(struct rtc *rtc, struct evloop *loop)
+{
+	int fd;
+
+	if (rtc->timer_fd >= 0)
+		return err_set(ERR_EXISTS, "rtc: timer already started");
+	fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (fd < 0)
+		return err_set_errno(ERR_INTERNAL, errno, "rtc: timerfd_create");
+	if (evloop_add(loop, fd, EPOLLIN, rtc_timer_event, rtc) < 0) {
+		close(fd);
+		return err_prefix("rtc timer");
+	}
+	pthread_mutex_lock(&rtc->lock);
+	rtc->loop = loop;
+	rtc->timer_fd = fd;
+	rtc_update_timer(rtc);
+	pthread_mutex_unlock(&rtc->lock);
+	return 0;
 }
 
 void rtc_set_clock(struct rtc *rtc, uint64_t (*now_ns)(void *ctx), void *ctx)

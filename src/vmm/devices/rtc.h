@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "vmm/bus.h"
+#include "vmm/evloop.h"
 #include "vmm/irq.h"
 
 #define RTC_PORT 0x70
@@ -73,9 +74,14 @@ void rtc_set_nr_cpus(struct rtc *rtc, unsigned n);
 /* Any NVRAM byte 0x0e-0x7f (time/status registers are refused: -1). */
 int rtc_cmos_set(struct rtc *rtc, unsigned index, uint8_t value);
 
-/* Raise update-ended/alarm interrupts that came due; call from the main loop
- * about every second (e.g. a timerfd) when the guest may use RTC interrupts.
- * Cheap when nothing is enabled. */
+/* Let the RTC raise its update-ended/alarm interrupts on time by itself: a
+ * timerfd on `loop` (main thread) fires just after each guest second while
+ * the guest has UIE or AIE set, and is disarmed otherwise. Linux's rtc core
+ * implements alarms and update events (hwclock, rtcwake) with AIE, so call
+ * this unless the guest never uses /dev/rtc. -1 with the error set. */
+int rtc_start_timer(struct rtc *rtc, struct evloop *loop);
+/* Raise update-ended/alarm interrupts that came due (what the timer calls);
+ * cheap when nothing is enabled. */
 void rtc_tick(struct rtc *rtc);
 /* Last value written to 0x70 bit 7 (the guest's NMI mask), for the integrator. */
 bool rtc_nmi_disabled(struct rtc *rtc);

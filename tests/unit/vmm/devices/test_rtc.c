@@ -321,6 +321,35 @@ static void test_rtc_reset_clears_interrupts_but_keeps_time_and_nvram(void **sta
 	assert_int_equal(cmos_read(f, 0x50), 0xab);
 }
 
+static void test_rtc_timer_raises_update_interrupt_on_its_own_and_stops_when_disabled(void **state)
+{
+	struct fixture *f = *state;
+	struct evloop *loop = evloop_new();
+	uint64_t t0;
+	int dispatched = 0;
+
+	rtc_set_clock(f->rtc, NULL, NULL);       /* real time: the timer is real */
+	assert_int_equal(rtc_start_timer(f->rtc, loop), 0);
+	assert_int_equal(evloop_run_once(loop, 50), 0);   /* disarmed: nothing fires */
+	cmos_read(f, RTC_REG_C);
+	cmos_write(f, RTC_REG_B, RTC_B_24H | RTC_B_UIE);
+	t0 = clock_ns();
+	while (f->irq.level != 1 && clock_ns() - t0 < 1500000000ULL)
+		evloop_run_once(loop, 100);
+	assert_int_equal(f->irq.level, 1);
+	assert_true(clock_ns() - t0 < 1200000000ULL);
+	assert_int_equal(cmos_read(f, RTC_REG_C) & (RTC_C_IRQF | RTC_C_UF), RTC_C_IRQF | RTC_C_UF);
+	cmos_write(f, RTC_REG_B, RTC_B_24H);
+	t0 = clock_ns();
+	while (clock_ns() - t0 < 1100000000ULL)
+		dispatched += evloop_run_once(loop, 100);
+	assert_int_equal(dispatched, 0);
+	assert_int_equal(f->irq.level, 0);
+	rtc_destroy(f->rtc);                     /* removes its fd from the loop */
+	f->rtc = rtc_create(&f->pio, irq_recorder_pin(&f->irq, RTC_GSI));
+	evloop_free(loop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -339,6 +368,7 @@ int main(void)
 		T(test_rtc_memory_size_bytes_follow_the_seabios_layout),
 		T(test_rtc_word_write_sets_index_then_data_and_any_width_is_safe),
 		T(test_rtc_reset_clears_interrupts_but_keeps_time_and_nvram),
+		T(test_rtc_timer_raises_update_interrupt_on_its_own_and_stops_when_disabled),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
