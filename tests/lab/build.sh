@@ -222,6 +222,7 @@ build_l1_initrd() {
 	cp "$lab_dir/l1-init" "$root/init"
 	chmod 755 "$root/init"
 	make_cpio "$root" "$out/l1-initrd.cpio"
+	rm -rf "$root" # the archive is the output; the tree was only its staging
 }
 
 # QEMU in L1 (lab run --qemu): the peer for benchmarks and the reference L2 boot.
@@ -236,6 +237,7 @@ build_qemu_kit() {
 	cp -a /usr/share/seabios "$root/usr/share/" 2>/dev/null || true
 	# Firmware links in /usr/share/qemu point into /usr/share/seabios etc.: keep them valid.
 	make_cpio "$root" "$out/qemu-kit.cpio"
+	rm -rf "$root" # the archive is the output; the tree was only its staging
 }
 
 build_l2_initrd() {
@@ -258,6 +260,7 @@ build_l2_initrd() {
 	cp "$lab_dir"/l2-scripts/* "$root/scripts/"
 	chmod 755 "$root"/scripts/*
 	make_cpio "$root" "$out/l2-initrd.cpio"
+	rm -rf "$root" # the archive is the output; the tree was only its staging
 }
 
 # resolve_soname ROOT NAME RUNPATH...: path of library NAME under ROOT
@@ -326,6 +329,7 @@ build_l2_disk() {
 	rm -f "$out/l2-disk.img"
 	mkfs.ext4 -q -F -L l2disk -d "$root" "$out/l2-disk.img" "$(( kb + kb / 4 + 8192 ))K" >/dev/null ||
 		die "mkfs.ext4 of the L2 disk failed"
+	rm -rf "$x" "$root"
 }
 
 # The L2 images as L1 sees them: an ext4 "store" holding vmlinuz, initrd and disk.img, which
