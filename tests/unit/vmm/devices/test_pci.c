@@ -429,6 +429,28 @@ static void test_pci_bus_reset_stops_decoding_and_restores_bars(void **state)
 	assert_int_equal(cfg_read(f, 0, 0x00, 4), 0x00081b36);
 }
 
+static void test_pci_moving_a_bar_through_ecam_does_not_touch_the_bus(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t data[4];
+	unsigned before;
+
+	/* The ECAM write runs under the mmio bus's read lock: a BAR move that
+	 * re-registered on that bus would deadlock right here. */
+	pci_register_device(f->pci, &f->dev, 1);
+	pci_bus_register_ecam(f->pci, ECAM_BASE);
+	bus_data_put(data, 4, (uint32_t)(MMIO32_BASE + 0x200000));
+	bus_dispatch(&f->mmio, ECAM_BASE + (1 << 15) + 0x10, data, 4, true);
+	bus_data_put(data, 2, PCI_COMMAND_MEMORY);
+	bus_dispatch(&f->mmio, ECAM_BASE + (1 << 15) + 0x04, data, 2, true);
+	assert_true(f->log.update_mapped);
+	assert_int_equal(f->log.update_addr, MMIO32_BASE + 0x200000);
+	before = f->log.accesses;
+	bus_dispatch(&f->mmio, MMIO32_BASE + 0x200000 + 0x20, data, 4, true);
+	assert_int_equal(f->log.accesses, before + 1);
+	assert_int_equal(f->log.last_offset, 0x20);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -451,6 +473,7 @@ int main(void)
 		T(test_pci_window_exhaustion_fails_cleanly),
 		T(test_pci_any_width_at_any_offset_is_safe),
 		T(test_pci_bus_reset_stops_decoding_and_restores_bars),
+		T(test_pci_moving_a_bar_through_ecam_does_not_touch_the_bus),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
