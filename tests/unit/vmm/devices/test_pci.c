@@ -439,11 +439,12 @@ static void test_pci_moving_a_bar_through_ecam_does_not_touch_the_bus(void **sta
 	 * re-registered on that bus would deadlock right here. */
 	pci_register_device(f->pci, &f->dev, 1);
 	pci_bus_register_ecam(f->pci, ECAM_BASE);
-	bus_data_put(data, 4, (uint32_t)(MMIO32_BASE + 0x200000));
-	bus_dispatch(&f->mmio, ECAM_BASE + (1 << 15) + 0x10, data, 4, true);
 	bus_data_put(data, 2, PCI_COMMAND_MEMORY);
 	bus_dispatch(&f->mmio, ECAM_BASE + (1 << 15) + 0x04, data, 2, true);
+	bus_data_put(data, 4, (uint32_t)(MMIO32_BASE + 0x200000));
+	bus_dispatch(&f->mmio, ECAM_BASE + (1 << 15) + 0x10, data, 4, true);
 	assert_true(f->log.update_mapped);
+	assert_int_equal(f->log.update_bar, 0);
 	assert_int_equal(f->log.update_addr, MMIO32_BASE + 0x200000);
 	before = f->log.accesses;
 	bus_dispatch(&f->mmio, MMIO32_BASE + 0x200000 + 0x20, data, 4, true);
