@@ -1,22 +1,41 @@
 /* Guest RAM mapping and bounds-checked accessors (see memory.h). */
 #include "vmm/memory.h"
 #include "common/error.h"
+#include "common/util.h"
+
+#include <stdlib.h>
 
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
 
+#define GM_HUGE_PAGE (2ULL << 20)
+
+/* Map a region 2 MiB-aligned and ask for transparent huge pages: the host then
+ * backs the guest with 2 MiB pages and KVM maps them as such, so the guest
+ * takes 512 times fewer nested-paging faults while it touches its memory. */
 static int gm_map_region(struct guest_mem *gm, uint64_t gpa, uint64_t size)
 {
-	void *p;
+	uint8_t *p, *aligned;
+	size_t head, tail;
 
 	if (gm->nregions >= GM_MAX_REGIONS)
 		return err_set(ERR_INTERNAL, "too many guest memory regions");
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	p = mmap(NULL, size + GM_HUGE_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		 -1, 0);
 	if (p == MAP_FAILED)
 		return err_set_errno(ERR_NOMEM, errno, "cannot map %llu MiB of guest memory",
 				     (unsigned long long)(size >> 20));
-	gm->regions[gm->nregions++] = (struct gm_region){ .gpa = gpa, .size = size, .host = p };
+	aligned = (uint8_t *)ALIGN_UP((uintptr_t)p, GM_HUGE_PAGE);
+	head = (size_t)(aligned - p);
+	tail = GM_HUGE_PAGE - head;
+	if (head)
+		munmap(p, head);
+	if (tail)
+		munmap(aligned + size, tail);
+	if (!getenv("VIREO_NO_THP"))
+		madvise(aligned, size, MADV_HUGEPAGE);
+	gm->regions[gm->nregions++] = (struct gm_region){ .gpa = gpa, .size = size, .host = aligned };
 	gm->ram_size += size;
 	return 0;
 }

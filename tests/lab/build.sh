@@ -10,7 +10,7 @@ l1_modules=(kvm_amd 9p 9pnet_virtio virtio_pci virtio_blk virtio_net virtio_cons
 # Groups that L1's /init loads itself (one list file each); the rest is left to `modprobe`.
 declare -A l1_groups=([kvm]="kvm_amd" [disk]="virtio_pci virtio_blk ext4" [share]="9p 9pnet_virtio virtio_pci")
 # L2 (cloud kernel): virtio over PCI and MMIO (microvm) and the devices vireo's VMM offers.
-l2_modules=(virtio_mmio virtio_pci virtio_blk virtio_net virtio_console virtio_balloon virtio_rng)
+l2_modules=(virtio_mmio virtio_pci virtio_blk virtio_net virtio_console virtio_balloon virtio_rng button evdev)
 # Programs on the L2 disk, with their shared libraries (closure of ELF NEEDED entries).
 l2_disk_programs=(usr/bin/fio usr/bin/iperf3 usr/sbin/qemu-ga)
 l2_disk_packages=(fio iperf3 qemu-guest-agent)

@@ -94,6 +94,9 @@ int machine_create_devices(struct vm *vm)
 		return err_prefix("RTC");
 	rtc_set_memory(m->rtc, below_4g, vm->mem.ram_size - below_4g);
 	rtc_set_nr_cpus(m->rtc, vm->ncpus);
+	/* Linux implements hwclock sync and rtcwake with the RTC's alarm interrupt. */
+	if (vm->irqchip && rtc_start_timer(m->rtc, vm->loop) < 0)
+		return err_prefix("RTC timer");
 	if (vm->cfg.markers_path) {
 		m->markers_fd = open(vm->cfg.markers_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (m->markers_fd < 0)
@@ -117,8 +120,11 @@ void machine_reset_devices(struct vm *vm)
 {
 	struct machine *m = vm->machine;
 
-	if (m->pm)
-		acpi_pm_reset(m->pm);
+	serial_reset(m->com1);
+	i8042_reset(m->i8042);
+	rtc_reset(m->rtc);
+	pci_bus_reset(m->pci);
+	acpi_pm_reset(m->pm);
 }
 
 int machine_powerdown(struct vm *vm)

@@ -19,6 +19,13 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+/* Start-up phases at debug level, in ms since main(): where boot time goes. */
+static void machine_trace(struct vm *vm, const char *what)
+{
+	if (log_get_level() >= LOG_DEBUG)
+		log_debug("%.3f ms: %s", (double)(clock_ns() - vm->boot_entry_ns) / 1e6, what);
+}
+
 static void machine_request(void *ctx, enum vm_request req)
 {
 	vm_post_request(ctx, req);
@@ -27,10 +34,16 @@ static void machine_request(void *ctx, enum vm_request req)
 void vm_post_request(struct vm *vm, enum vm_request req)
 {
 	pthread_mutex_lock(&vm->lock);
-	if (req == VM_REQUEST_POWEROFF)
+	if (req == VM_REQUEST_POWEROFF) {
+		/* Powered off means no further instruction runs: park every vCPU
+		 * now rather than when the main loop gets to it. */
 		vm->poweroff_pending = true;
-	else
+		vm->pause_requested = true;
+		for (unsigned i = 0; i < vm->ncpus; i++)
+			vcpu_kick(&vm->vcpus[i]);
+	} else {
 		vm->reset_pending = true;
+	}
 	pthread_mutex_unlock(&vm->lock);
 	evloop_wake(vm->loop);
 }
@@ -132,19 +145,28 @@ int machine_create(struct vm *vm)
 		return -1;
 	if (machine_read_images(vm) < 0)
 		return -1;
-	if (gm_init(&vm->mem, vm->cfg.memory) < 0 || kvm_open(vm) < 0 || kvm_create_vm(vm) < 0 ||
-	    kvm_map_memory(vm) < 0)
+	machine_trace(vm, "images read");
+	if (gm_init(&vm->mem, vm->cfg.memory) < 0 || kvm_open(vm) < 0)
 		return -1;
+	machine_trace(vm, "/dev/kvm open");
+	if (kvm_create_vm(vm) < 0 || kvm_map_memory(vm) < 0)
+		return -1;
+	machine_trace(vm, "VM created");
 	for (unsigned i = 0; i < vm->ncpus; i++)
 		if (vcpu_create(vm, i) < 0)
 			return -1;
+	machine_trace(vm, "vCPUs created");
 	if (machine_create_devices(vm) < 0)
 		return -1;
 	if (control_init(vm) < 0)
 		return -1;
 	if (vm->irqchip && machine_save_irqchip(vm) < 0)
 		return -1;
-	return machine_load_boot(vm);
+	machine_trace(vm, "devices created");
+	if (machine_load_boot(vm) < 0)
+		return -1;
+	machine_trace(vm, "boot images loaded");
+	return 0;
 }
 
 /* In-kernel PIC, IOAPIC and PIT state right after creation, restored on reset. */
@@ -242,6 +264,7 @@ int machine_run(struct vm *vm)
 		log_error("%s", err_message());
 		return VM_EXIT_ERROR;
 	}
+	machine_trace(vm, "vCPUs started");
 	for (;;) {
 		bool reset, poweroff, quit;
 

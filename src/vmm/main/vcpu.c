@@ -380,7 +380,7 @@ static void vcpu_loop(struct vcpu *vcpu)
 			/* Only without the in-kernel irqchip (payloads): the guest stopped. */
 			log_info("vCPU %u halted", vcpu->index);
 			pthread_mutex_lock(&vm->lock);
-			if (vm->exit_status == VM_EXIT_OK)
+			if (vm->exit_status == VM_EXIT_OK && !vm->poweroff_pending)
 				vm->exit_status = VM_EXIT_HALTED;
 			pthread_mutex_unlock(&vm->lock);
 			vm_post_request(vm, VM_REQUEST_POWEROFF);

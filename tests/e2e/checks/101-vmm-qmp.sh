@@ -15,7 +15,7 @@ events=$d/events
 
 # The guest prints a tick every 0.2 s after a power-button watcher is armed.
 guest='i=0; while [ $i -lt 100000 ]; do echo "TICK $i"; i=$((i+1)); sleep 0.2; done'
-vireo_boot_l2 --timeout 240 --qmp "$sock" --append "l2.powerbutton=1" --cmd "$guest" > "$console" 2>&1 &
+vireo_boot_l2 --timeout 240 --qmp "$sock" --cmd "$guest" > "$console" 2>&1 &
 vmm=$!
 "$VIREO_QMP" --retry 20 "$sock" --wait-event SHUTDOWN --timeout 230 > "$events.shutdown" 2>&1 &
 waiter=$!
