@@ -650,7 +650,8 @@ int img_bench(int argc, char **argv)
 			rc = img_fail_err(NULL);
 			break;
 		}
-		off += step;
+		/* Advance as qemu-img bench does: by the step, modulo the image size. */
+		off = (off + step) % size;
 	}
 	if (rc == 0 && write && blk_flush(b) < 0)
 		rc = img_fail_err(NULL);
