@@ -1,5 +1,5 @@
 # e2e check: Debian's QEMU on KVM (microvm) boots the lab's L2 image to L2_BOOT_OK, with the L2
-# disk attached: fio, iperf3 and qemu-ga run inside L2 from it. This is the reference boot
+# disk attached: fio, iperf3 and qemu-ga run inside L2 from it, qemu-ga answers. The reference boot
 # (qemu_boot_l2) that vireo-vmm's boot checks and benchmarks compare against.
 # e2e-timeout: 180
 . "$VIREO_TESTS/e2e/lib.sh"
@@ -13,9 +13,39 @@ cat "$log"
 grep -q '^L2_BOOT_OK kernel=.*cloud-amd64 cpus=1 mem=' "$log" || e2e_fail "no L2_BOOT_OK line"
 grep -q '^L2_DONE rc=0' "$log" || e2e_fail "no L2_DONE rc=0"
 sed -n 's/^L2_TIMING boot_ok_ms=\([0-9]*\) exit_ms=\([0-9]*\)/E2E_METRIC qemu_l2_boot_ok_ms=\1 ms\nE2E_METRIC qemu_l2_start_to_exit_ms=\2 ms/p' "$log"
-# 2: with the disk: the programs on it run in L2 (dynamic libraries from /mnt).
-qemu_boot_l2_timed --timeout 120 --disk-ro "$L2_DISK" --script tools > "$log"; rc=$?
+# 2: with the disk: the programs on it run in L2 (dynamic libraries from /mnt), and qemu-ga
+# answers over virtio-serial: guest-ping, then guest-file-open/close of the file that L2 waits for
+# before it powers off. QEMU's "pipe" chardev uses the FIFOs /tmp/qga.in and /tmp/qga.out.
+rm -f /tmp/qga.in /tmp/qga.out
+mkfifo /tmp/qga.in /tmp/qga.out
+exec 3<> /tmp/qga.out 4<> /tmp/qga.in
+l2cmd='sh /scripts/tools || exit 1
+i=0; while [ ! -e /run/qga-done ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+[ -e /run/qga-done ] && echo L2_QGA_FILE_OK'
+qemu_boot_l2 --timeout 150 --disk-ro "$L2_DISK" --append l2.qga=1 --cmd "$l2cmd" -- \
+	-device virtio-serial-device -chardev pipe,path=/tmp/qga,id=qga0 \
+	-device virtserialport,chardev=qga0,name=org.qemu.guest_agent.0 > "$log" 2>&1 &
+qpid=$!
+qga() { # qga JSON: send a request, print the one-line reply
+	local reply
+	echo "$1" >&4
+	IFS= read -r -t 30 reply <&3 || { echo "no reply from qemu-ga to $1"; return 1; }
+	echo "$reply"
+}
+qga_ok=0
+if wait_for_line "$log" '^L2_QGA_OK' 120; then
+	ping=$(qga '{"execute":"guest-ping"}') && echo "guest-ping: $ping"
+	handle=$(qga '{"execute":"guest-file-open","arguments":{"path":"/run/qga-done","mode":"w"}}') &&
+		echo "guest-file-open: $handle"
+	handle=$(echo "$handle" | sed -n 's/.*"return": *\([0-9][0-9]*\).*/\1/p')
+	[ -n "$handle" ] && close=$(qga "{\"execute\":\"guest-file-close\",\"arguments\":{\"handle\":$handle}}") &&
+		echo "guest-file-close: $close"
+	[ "$ping" = '{"return": {}}' ] && [ -n "$handle" ] && [ "$close" = '{"return": {}}' ] && qga_ok=1
+fi
+wait "$qpid"; rc=$?
 cat "$log"
 [ "$rc" -eq 0 ] || e2e_fail "QEMU exited $rc (boot with the disk)"
 grep -q '^L2_TOOLS_OK fio=fio-' "$log" || e2e_fail "fio/iperf3/qemu-ga did not run in L2"
+[ "$qga_ok" = 1 ] || e2e_fail "qemu-ga in L2 did not answer guest-ping/guest-file-open/close"
+grep -q '^L2_QGA_FILE_OK' "$log" || e2e_fail "L2 did not see the file qemu-ga created"
 grep -q '^L2_DONE rc=0' "$log" || e2e_fail "no L2_DONE rc=0 (boot with the disk)"
