@@ -7,6 +7,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,14 @@ static xmlParserInputPtr xmlu_refuse_loader(const char *url, const char *id, xml
 	(void)id;
 	(void)ctxt;
 	return NULL;
+}
+
+/* libxml2 wants its global state set up once before threads parse in
+ * parallel; the loader is process-wide too. */
+static void xmlu_init_once(void)
+{
+	xmlInitParser();
+	xmlSetExternalEntityLoader(xmlu_refuse_loader);
 }
 
 static long line_of_offset(const char *xml, const char *at)
@@ -49,6 +58,7 @@ static int check_depth(const xmlNode *node, int depth)
 xmlDocPtr xmlu_parse(const char *xml, size_t len, const char *root_name)
 {
 	static const char *const forbidden[] = { "<!DOCTYPE", "<!ENTITY" };
+	static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 	xmlParserCtxtPtr ctxt;
 	xmlDocPtr doc;
 	xmlNodePtr root;
@@ -72,7 +82,7 @@ xmlDocPtr xmlu_parse(const char *xml, size_t len, const char *root_name)
 			return err_set(ERR_INVALID, "line %ld: %s declarations are not allowed",
 				       line_of_offset(xml, at), forbidden[i] + 2), NULL;
 	}
-	xmlSetExternalEntityLoader(xmlu_refuse_loader);
+	pthread_once(&init_once, xmlu_init_once);
 	ctxt = xmlNewParserCtxt();
 	if (!ctxt)
 		return err_set(ERR_NOMEM, "cannot allocate an XML parser"), NULL;

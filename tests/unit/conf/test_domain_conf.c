@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -762,6 +763,53 @@ static void test_detach_device_finds_it_by_its_key(void **state)
 	dom_def_free(def);
 }
 
+struct thread_job {
+	const char *xml;
+	const char *expect;
+	int failures;
+};
+
+static void *parse_repeatedly(void *arg)
+{
+	struct thread_job *job = arg;
+
+	for (int i = 0; i < 100; i++) {
+		struct dom_def *def = parse_str(job->xml, DOM_PARSE_VALIDATE);
+		char *out = def ? dom_format_xml(def, DOM_FORMAT_INACTIVE) : NULL;
+
+		if (!out || strcmp(out, job->expect))
+			job->failures++;
+		free(out);
+		dom_def_free(def);
+	}
+	return NULL;
+}
+
+static void test_threads_parse_in_parallel_with_identical_results(void **state)
+{
+	char path[512];
+	autofree char *xml = NULL, *expect = NULL;
+	struct dom_def *def;
+	pthread_t threads[4];
+	struct thread_job jobs[4];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/good/full.xml", data_dir);
+	xml = load(path);
+	def = parse_str(xml, DOM_PARSE_VALIDATE);
+	assert_non_null(def);
+	expect = dom_format_xml(def, DOM_FORMAT_INACTIVE);
+	dom_def_free(def);
+	for (int i = 0; i < 4; i++) {
+		jobs[i] = (struct thread_job){ xml, expect, 0 };
+		assert_int_equal(pthread_create(&threads[i], NULL, parse_repeatedly, &jobs[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(threads[i], NULL), 0);
+		assert_int_equal(jobs[i].failures, 0);
+	}
+}
+
 /* ---- hostile input ---- */
 
 static void test_oversized_document_is_refused_before_parsing(void **state)
@@ -1116,6 +1164,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_parse_file_names_path_and_lookups_find_devices),
 		cmocka_unit_test(test_attach_device_adds_in_order_or_leaves_def_unchanged),
 		cmocka_unit_test(test_detach_device_finds_it_by_its_key),
+		cmocka_unit_test(test_threads_parse_in_parallel_with_identical_results),
 		cmocka_unit_test(test_format_of_corrupt_enum_in_code_built_def_does_not_overrun),
 		cmocka_unit_test(test_oversized_document_is_refused_before_parsing),
 		cmocka_unit_test(test_entity_expansion_bomb_is_refused_quickly),
