@@ -25,10 +25,13 @@ file_hash() { # file_hash FILE... -> a short hash of the files' contents
 	cat "$@" | sha256sum | cut -c1-32
 }
 
-# stage NAME HASH FUNCTION: run FUNCTION unless out/stamps/NAME already holds HASH.
+# stage NAME HASH FUNCTION [OUTPUT...]: run FUNCTION unless out/stamps/NAME already holds HASH
+# and every OUTPUT (relative to out/) exists.
 stage() {
-	local name=$1 want=$2 fn=$3 t0
-	if [ "$(cat "$out/stamps/$name" 2>/dev/null)" = "$want" ]; then return 0; fi
+	local name=$1 want=$2 fn=$3 t0 o fresh=1; shift 3
+	[ "$(cat "$out/stamps/$name" 2>/dev/null)" = "$want" ] || fresh=0
+	for o in "$@"; do [ -e "$out/$o" ] || fresh=0; done
+	if [ "$fresh" = 1 ]; then return 0; fi
 	t0=$(date +%s%N)
 	rm -f "$out/stamps/$name"
 	"$fn"
@@ -367,18 +370,21 @@ lab_build() {
 	local self h_debs h_kern h_l1 h_kit h_l2i h_disk
 	self=$(file_hash "$lab_dir/build.sh")
 	h_debs=$(hash_of "$self" "$kabi" "${l2_disk_packages[*]}")
-	stage debs "$h_debs" build_debs
+	# The downloads live in the cache, outside out/: a cache emptied by hand means downloading again.
+	ls "$cache/debs/linux-image-$kabi-amd64"_*.deb "$cache/debs/linux-image-$kabi-cloud-amd64"_*.deb \
+		> /dev/null 2>&1 || rm -f "$out/stamps/debs"
+	stage debs "$h_debs" build_debs l2-packages.list
 	h_kern=$(hash_of "$h_debs" "$(basename "$(deb_file "linux-image-$kabi-amd64")")" \
 		"$(basename "$(deb_file "linux-image-$kabi-cloud-amd64")")")
-	stage kernels "$h_kern" build_kernels
+	stage kernels "$h_kern" build_kernels l1-vmlinux l2-vmlinuz kernel/l1 kernel/l2
 	h_l1=$(hash_of "$h_kern" "$(file_hash "$lab_dir/l1-init")" "$(pkg_version busybox-static)" "$(pkg_version libc6)")
-	stage l1-initrd "$h_l1" build_l1_initrd
+	stage l1-initrd "$h_l1" build_l1_initrd l1-initrd.cpio
 	h_kit=$(hash_of "$self" "$(pkg_version qemu-system-x86)" "$(pkg_version qemu-utils)" "$(pkg_version libc6)")
-	stage qemu-kit "$h_kit" build_qemu_kit
+	stage qemu-kit "$h_kit" build_qemu_kit qemu-kit.cpio
 	h_l2i=$(hash_of "$h_kern" "$(file_hash "$lab_dir/l2-init" "$lab_dir"/l2-scripts/*)" "$(pkg_version busybox-static)")
-	stage l2-initrd "$h_l2i" build_l2_initrd
+	stage l2-initrd "$h_l2i" build_l2_initrd l2-initrd.cpio
 	h_disk=$(hash_of "$h_debs" "$(file_hash "$out/l2-packages.list")" "$(pkg_version busybox-static)")
-	stage l2-disk "$h_disk" build_l2_disk
-	stage l2-store "$(hash_of "$self" "$h_l2i" "$h_disk" "$h_kern")" build_l2_store
+	stage l2-disk "$h_disk" build_l2_disk l2-disk.img
+	stage l2-store "$(hash_of "$self" "$h_l2i" "$h_disk" "$h_kern")" build_l2_store l2-store.img
 	exec 9>&-
 }
