@@ -183,13 +183,14 @@ static void deliver_pending_locked(struct virtio_pci *vp)
 	}
 }
 
-void virtio_pci_queue_signal(struct virtio_pci *vp, struct vq *vq)
+bool virtio_pci_queue_signal(struct virtio_pci *vp, struct vq *vq)
 {
 	if (!vq_need_signal(vq))
-		return;
+		return false;
 	pthread_mutex_lock(&vp->msix_lock);
 	raise_locked(vp, vq->msix_vector, ISR_QUEUE);
 	pthread_mutex_unlock(&vp->msix_lock);
+	return true;
 }
 
 void virtio_pci_config_changed(struct virtio_pci *vp)

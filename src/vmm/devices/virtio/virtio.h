@@ -84,8 +84,9 @@ struct virtio_device_ops {
 /* ---- transport calls for device models (devices/virtio/pci.c) ---- */
 
 /* After vq_push(): raise the queue's MSI-X vector unless the driver
- * suppressed it (EVENT_IDX / NO_INTERRUPT). Any thread. */
-void virtio_pci_queue_signal(struct virtio_pci *vp, struct vq *vq);
+ * suppressed it (EVENT_IDX / NO_INTERRUPT); true if raised. Any thread,
+ * holding vq->lock. */
+bool virtio_pci_queue_signal(struct virtio_pci *vp, struct vq *vq);
 /* The device config changed (capacity...): bump config_generation, raise the
  * config vector. */
 void virtio_pci_config_changed(struct virtio_pci *vp);
