@@ -14,6 +14,8 @@
 
 struct blk_driver {
 	const char *name;
+	/* preadv may run in several threads at once (under the shared lock). */
+	bool concurrent_reads;
 	/* 0 = not this format, higher = more certain */
 	int (*probe)(const uint8_t *buf, size_t len);
 	int (*open)(struct blk *b, const struct blk_open_opts *opts);
@@ -52,7 +54,7 @@ struct blk {
 	struct blk *overlay;       /* image whose backing this is (cycle check) */
 	dev_t st_dev;
 	ino_t st_ino;
-	pthread_mutex_t lock;
+	pthread_rwlock_t lock;     /* shared for reads of concurrent_reads drivers */
 };
 
 extern const struct blk_driver blk_raw_driver;

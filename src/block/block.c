@@ -1,5 +1,6 @@
 /* Generic block layer: opening and probing images, the backing chain, argument
- * checks and per-image locking around the format drivers, iovec helpers.
+ * checks and per-image locking around the format drivers (reads may share the
+ * image where the driver allows it; everything else is exclusive), iovec helpers.
  * Drivers (raw.c, qcow2.c) see only requests already checked against the size. */
 #include "block/block-int.h"
 
@@ -97,7 +98,14 @@ static struct blk *blk_open_chain(const char *path, const struct blk_open_opts *
 		return NULL;
 	}
 	b->fd = b->dfd = -1;
-	pthread_mutex_init(&b->lock, NULL);
+	{
+		/* Writers first: a stream of reads must not starve the guest's writes. */
+		pthread_rwlockattr_t attr;
+		pthread_rwlockattr_init(&attr);
+		pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+		pthread_rwlock_init(&b->lock, &attr);
+		pthread_rwlockattr_destroy(&attr);
+	}
 	b->read_only = opts->read_only;
 	b->cache = opts->cache;
 	b->overlay = overlay;
@@ -250,7 +258,7 @@ int blk_close(struct blk *b)
 		close(b->dfd);
 	if (b->fd >= 0)
 		close(b->fd);
-	pthread_mutex_destroy(&b->lock);
+	pthread_rwlock_destroy(&b->lock);
 	free(b->backing_name);
 	free(b->backing_fmt);
 	free(b->filename);
@@ -278,9 +286,12 @@ int blk_preadv(struct blk *b, const struct iovec *iov, int iovcnt, uint64_t offs
 		return -1;
 	if (len == 0)
 		return 0;
-	pthread_mutex_lock(&b->lock);
+	if (b->drv->concurrent_reads)
+		pthread_rwlock_rdlock(&b->lock);
+	else
+		pthread_rwlock_wrlock(&b->lock);
 	rc = b->drv->preadv(b, iov, iovcnt, offset, len);
-	pthread_mutex_unlock(&b->lock);
+	pthread_rwlock_unlock(&b->lock);
 	return rc;
 }
 
@@ -293,9 +304,9 @@ int blk_pwritev(struct blk *b, const struct iovec *iov, int iovcnt, uint64_t off
 		return -1;
 	if (len == 0)
 		return 0;
-	pthread_mutex_lock(&b->lock);
+	pthread_rwlock_wrlock(&b->lock);
 	rc = b->drv->pwritev(b, iov, iovcnt, offset, len);
-	pthread_mutex_unlock(&b->lock);
+	pthread_rwlock_unlock(&b->lock);
 	return rc;
 }
 
@@ -321,9 +332,9 @@ int blk_pwrite_compressed(struct blk *b, const void *buf, size_t len, uint64_t o
 		return -1;
 	if (!b->drv->pwrite_compressed)
 		return blk_pwrite(b, buf, len, offset);
-	pthread_mutex_lock(&b->lock);
+	pthread_rwlock_wrlock(&b->lock);
 	rc = b->drv->pwrite_compressed(b, buf, len, offset);
-	pthread_mutex_unlock(&b->lock);
+	pthread_rwlock_unlock(&b->lock);
 	return rc;
 }
 
@@ -333,10 +344,10 @@ int blk_flush(struct blk *b)
 
 	if (b->read_only || b->cache == BLK_CACHE_UNSAFE)
 		return 0;
-	pthread_mutex_lock(&b->lock);
+	pthread_rwlock_wrlock(&b->lock);
 	if (b->drv->flush)
 		rc = b->drv->flush(b);
-	pthread_mutex_unlock(&b->lock);
+	pthread_rwlock_unlock(&b->lock);
 	return rc;
 }
 
@@ -346,10 +357,10 @@ int blk_discard(struct blk *b, uint64_t offset, uint64_t len)
 
 	if (check_range(b, offset, len, true) < 0)
 		return -1;
-	pthread_mutex_lock(&b->lock);
+	pthread_rwlock_wrlock(&b->lock);
 	if (b->drv->discard && len)
 		rc = b->drv->discard(b, offset, len);
-	pthread_mutex_unlock(&b->lock);
+	pthread_rwlock_unlock(&b->lock);
 	return rc;
 }
 
@@ -361,9 +372,9 @@ int blk_write_zeroes(struct blk *b, uint64_t offset, uint64_t len, unsigned flag
 		return -1;
 	if (len == 0)
 		return 0;
-	pthread_mutex_lock(&b->lock);
+	pthread_rwlock_wrlock(&b->lock);
 	rc = b->drv->write_zeroes(b, offset, len, flags);
-	pthread_mutex_unlock(&b->lock);
+	pthread_rwlock_unlock(&b->lock);
 	return rc;
 }
 
@@ -385,9 +396,9 @@ int blk_get_info(struct blk *b, struct blk_info *info)
 	}
 	if (!b->drv->get_info)
 		return 0;
-	pthread_mutex_lock(&b->lock);
+	pthread_rwlock_wrlock(&b->lock);
 	rc = b->drv->get_info(b, info);
-	pthread_mutex_unlock(&b->lock);
+	pthread_rwlock_unlock(&b->lock);
 	return rc;
 }
 
@@ -405,9 +416,9 @@ int blk_block_status(struct blk *b, uint64_t offset, uint64_t len, struct blk_ex
 	if (len == 0)
 		return err_set(ERR_INVALID, "'%s': block status of an empty range", b->filename);
 	memset(ext, 0, sizeof(*ext));
-	pthread_mutex_lock(&b->lock);
+	pthread_rwlock_wrlock(&b->lock);
 	rc = b->drv->block_status(b, offset, len, ext);
-	pthread_mutex_unlock(&b->lock);
+	pthread_rwlock_unlock(&b->lock);
 	ext->start = offset;
 	ext->depth = 0;
 	ext->layer = b;
@@ -465,9 +476,9 @@ int blk_check(struct blk *b, unsigned fix, struct blk_check_result *res,
 		return err_set(ERR_PERMISSION, "'%s' is open read-only: cannot repair", b->filename);
 	if (!b->drv->check)
 		return err_set(ERR_UNSUPPORTED, "format '%s' does not support checks", b->drv->name);
-	pthread_mutex_lock(&b->lock);
+	pthread_rwlock_wrlock(&b->lock);
 	rc = b->drv->check(b, fix, res, report, ctx);
-	pthread_mutex_unlock(&b->lock);
+	pthread_rwlock_unlock(&b->lock);
 	return rc;
 }
 
@@ -482,9 +493,9 @@ int blk_truncate(struct blk *b, uint64_t size, bool allow_shrink)
 			       b->filename, (unsigned long long)b->size, (unsigned long long)size);
 	if (!b->drv->truncate)
 		return err_set(ERR_UNSUPPORTED, "format '%s' cannot be resized", b->drv->name);
-	pthread_mutex_lock(&b->lock);
+	pthread_rwlock_wrlock(&b->lock);
 	rc = b->drv->truncate(b, size, allow_shrink);
-	pthread_mutex_unlock(&b->lock);
+	pthread_rwlock_unlock(&b->lock);
 	return rc;
 }
 
@@ -496,9 +507,9 @@ int blk_set_backing(struct blk *b, const char *backing_file, const char *backing
 		return err_set(ERR_PERMISSION, "'%s' is open read-only", b->filename);
 	if (!b->drv->set_backing)
 		return err_set(ERR_UNSUPPORTED, "format '%s' has no backing files", b->drv->name);
-	pthread_mutex_lock(&b->lock);
+	pthread_rwlock_wrlock(&b->lock);
 	rc = b->drv->set_backing(b, backing_file, backing_format);
-	pthread_mutex_unlock(&b->lock);
+	pthread_rwlock_unlock(&b->lock);
 	return rc;
 }
 
@@ -510,9 +521,9 @@ int blk_make_empty(struct blk *b)
 		return err_set(ERR_PERMISSION, "'%s' is open read-only", b->filename);
 	if (!b->drv->make_empty)
 		return err_set(ERR_UNSUPPORTED, "format '%s' cannot be emptied", b->drv->name);
-	pthread_mutex_lock(&b->lock);
+	pthread_rwlock_wrlock(&b->lock);
 	rc = b->drv->make_empty(b);
-	pthread_mutex_unlock(&b->lock);
+	pthread_rwlock_unlock(&b->lock);
 	return rc;
 }
 
@@ -524,9 +535,9 @@ int blk_snapshot_list(struct blk *b, struct blk_snapshot **list, unsigned *count
 	*count = 0;
 	if (!b->drv->snapshot_list)
 		return err_set(ERR_UNSUPPORTED, "format '%s' has no internal snapshots", b->drv->name);
-	pthread_mutex_lock(&b->lock);
+	pthread_rwlock_wrlock(&b->lock);
 	rc = b->drv->snapshot_list(b, list, count);
-	pthread_mutex_unlock(&b->lock);
+	pthread_rwlock_unlock(&b->lock);
 	return rc;
 }
 

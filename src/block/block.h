@@ -1,7 +1,8 @@
 /* The block layer: one interface over raw and qcow2 images (and their backing
  * chains), used by vireo-vmm's virtio-blk, vireo-img and vireod.
- * Threading: every call on one image is serialised by a per-image mutex, so any
- * thread may call; different images never contend. */
+ * Threading: any thread may call. Per image, reads run in parallel (raw, qcow2)
+ * and every other call (writes, flush, discard, metadata) runs alone, under a
+ * writer-preferring lock; different images never contend. */
 #ifndef VIREO_BLOCK_BLOCK_H
 #define VIREO_BLOCK_BLOCK_H
 

@@ -281,6 +281,7 @@ static void qcow2_free_state(struct qcow2 *s)
 	free(s->rt);
 	free(s->cbuf);
 	free(s->cin);
+	pthread_mutex_destroy(&s->meta_lock);
 	free(s);
 }
 
@@ -309,6 +310,7 @@ static int qcow2_open_state(struct blk *b)
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return err_set(ERR_NOMEM, "out of memory");
+	pthread_mutex_init(&s->meta_lock, NULL);
 	b->opaque = s;
 	if (fstat(b->fd, &st) < 0)
 		return err_set_errno(ERR_IO, errno, "cannot stat '%s'", b->filename);
@@ -672,56 +674,84 @@ static int decompress_cluster(struct blk *b, uint64_t e)
 	return 0;
 }
 
-/* Read guest [off, off+len) into iov. Used by reads and for copy-on-write, so
- * it may read past the virtual size up to the end of the last cluster. */
+/* Map the run starting at guest offset cur (at most len bytes) to one kind of
+ * cluster: *n bytes of type *ty at host offset *host (NORMAL), entry *e. For a
+ * compressed cluster the data is decompressed into s->cbuf. Caller holds meta_lock. */
+static int map_run(struct blk *b, uint64_t cur, size_t len, enum qcow2_ctype *ty, uint64_t *host,
+		   uint64_t *e, size_t *n)
+{
+	struct qcow2 *s = qcow2_state(b);
+	uint64_t cs = s->cluster_size, l2n = 1ull << s->l2_bits, in = cur & (cs - 1), l2off;
+	uint64_t idx = (cur >> s->cluster_bits) & (l2n - 1);
+	uint8_t *t;
+
+	*n = (size_t)MIN((uint64_t)len, cs - in);
+	*host = 0;
+	*e = 0;
+	if (get_l2(b, cur, &t, &l2off) < 0)
+		return -1;
+	if (!t) {
+		/* Whole L2 range unallocated. */
+		*ty = QCOW2_UNALLOC;
+		*n = (size_t)MIN((uint64_t)len, ((l2n - idx) << s->cluster_bits) - in);
+		return 0;
+	}
+	*e = l2_get(t, idx);
+	if (check_entry(b, *e, cur) < 0)
+		return -1;
+	*ty = qcow2_entry_type(s, *e);
+	*host = *e & QCOW2_L2E_OFFSET_MASK;
+	for (uint64_t k = 1; *n < len && idx + k < l2n; k++) {
+		uint64_t e2 = l2_get(t, idx + k);
+		enum qcow2_ctype t2 = qcow2_entry_type(s, e2);
+		bool zero1 = *ty == QCOW2_ZERO_PLAIN || *ty == QCOW2_ZERO_ALLOC;
+		bool zero2 = t2 == QCOW2_ZERO_PLAIN || t2 == QCOW2_ZERO_ALLOC;
+		if (*ty == QCOW2_COMPRESSED)
+			break;
+		if (*ty == QCOW2_NORMAL && (t2 != QCOW2_NORMAL || (e2 & QCOW2_L2E_OFFSET_MASK) != *host + k * cs))
+			break;
+		if (*ty == QCOW2_UNALLOC && t2 != QCOW2_UNALLOC)
+			break;
+		if (zero1 && !zero2)
+			break;
+		if (check_entry(b, e2, cur + k * cs) < 0)
+			return -1;
+		*n += (size_t)MIN((uint64_t)(len - *n), cs);
+	}
+	if (*ty == QCOW2_COMPRESSED)
+		return decompress_cluster(b, *e);
+	return 0;
+}
+
+/* Read guest [off, off+len) into iov. Used by reads (possibly several threads
+ * at once: metadata is looked up under meta_lock, data is read outside it) and
+ * for copy-on-write, so it may read past the virtual size up to the end of the
+ * last cluster. */
 static int read_range(struct blk *b, const struct iovec *iov, int cnt, uint64_t off, size_t len)
 {
 	struct qcow2 *s = qcow2_state(b);
-	uint64_t cs = s->cluster_size, l2n = 1ull << s->l2_bits;
+	uint64_t cs = s->cluster_size;
 	size_t done = 0;
 
 	while (done < len) {
-		uint64_t cur = off + done, in = cur & (cs - 1), l2off, e, host = 0;
-		uint8_t *t;
-		size_t n = (size_t)MIN((uint64_t)(len - done), cs - in);
+		uint64_t cur = off + done, in = cur & (cs - 1), e, host;
 		enum qcow2_ctype ty;
 		struct iovs sub;
+		size_t n;
 		int rc = 0;
 
-		if (get_l2(b, cur, &t, &l2off) < 0)
+		pthread_mutex_lock(&s->meta_lock);
+		if (map_run(b, cur, len - done, &ty, &host, &e, &n) < 0) {
+			pthread_mutex_unlock(&s->meta_lock);
 			return -1;
-		uint64_t idx = (cur >> s->cluster_bits) & (l2n - 1);
-		if (!t) {
-			/* Whole L2 range unallocated. */
-			ty = QCOW2_UNALLOC;
-			n = (size_t)MIN((uint64_t)(len - done), ((l2n - idx) << s->cluster_bits) - in);
-		} else {
-			e = l2_get(t, idx);
-			if (check_entry(b, e, cur) < 0)
-				return -1;
-			ty = qcow2_entry_type(s, e);
-			host = e & QCOW2_L2E_OFFSET_MASK;
-			for (uint64_t k = 1; done + n < len && idx + k < l2n; k++) {
-				uint64_t e2 = l2_get(t, idx + k);
-				enum qcow2_ctype t2 = qcow2_entry_type(s, e2);
-				bool zero1 = ty == QCOW2_ZERO_PLAIN || ty == QCOW2_ZERO_ALLOC;
-				bool zero2 = t2 == QCOW2_ZERO_PLAIN || t2 == QCOW2_ZERO_ALLOC;
-				if (ty == QCOW2_COMPRESSED)
-					break;
-				if (ty == QCOW2_NORMAL && (t2 != QCOW2_NORMAL ||
-							   (e2 & QCOW2_L2E_OFFSET_MASK) != host + k * cs))
-					break;
-				if (ty == QCOW2_UNALLOC && t2 != QCOW2_UNALLOC)
-					break;
-				if (zero1 && !zero2)
-					break;
-				if (check_entry(b, e2, cur + k * cs) < 0)
-					return -1;
-				n += (size_t)MIN((uint64_t)(len - done - n), cs);
-			}
 		}
-		if (iovs_slice(&sub, iov, cnt, done, n) < 0)
+		if (iovs_slice(&sub, iov, cnt, done, n) < 0) {
+			pthread_mutex_unlock(&s->meta_lock);
 			return -1;
+		}
+		if (ty == QCOW2_COMPRESSED)
+			iov_from_buf(sub.v, sub.cnt, 0, s->cbuf + in, n);
+		pthread_mutex_unlock(&s->meta_lock);
 		switch (ty) {
 		case QCOW2_UNALLOC:
 			rc = blk_read_backing(b, sub.v, sub.cnt, cur, n);
@@ -734,9 +764,6 @@ static int read_range(struct blk *b, const struct iovec *iov, int cnt, uint64_t 
 			rc = blk_data_preadv(b, sub.v, sub.cnt, host + in);
 			break;
 		case QCOW2_COMPRESSED:
-			rc = decompress_cluster(b, e);
-			if (rc == 0)
-				iov_from_buf(sub.v, sub.cnt, 0, s->cbuf + in, n);
 			break;
 		}
 		iovs_free(&sub);
@@ -1584,6 +1611,7 @@ out:
 
 const struct blk_driver blk_qcow2_driver = {
 	.name = "qcow2",
+	.concurrent_reads = true,
 	.probe = qcow2_probe,
 	.open = qcow2_open,
 	.close = qcow2_close,

@@ -64,6 +64,9 @@ struct qcow2_ext {
 };
 
 struct qcow2 {
+	/* Guards the caches and the decompression buffer for readers sharing the
+	 * image; writers hold the image exclusively and need not take it. */
+	pthread_mutex_t meta_lock;
 	uint32_t version;
 	unsigned cluster_bits;
 	uint64_t cluster_size;

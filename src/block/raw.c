@@ -187,6 +187,7 @@ static int raw_check(struct blk *b, unsigned fix, struct blk_check_result *res,
 
 const struct blk_driver blk_raw_driver = {
 	.name = "raw",
+	.concurrent_reads = true,
 	.probe = raw_probe,
 	.open = raw_open,
 	.close = raw_close,

@@ -4,6 +4,8 @@
 #include "cli/img.h"
 
 #include <getopt.h>
+#include <pthread.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +67,161 @@ static int write_sparse(struct blk *out, const uint8_t *buf, uint64_t off, size_
 		i = j;
 	}
 	return 0;
+}
+
+/* convert's copy loop runs as two threads: one reads the source (walking its
+ * allocation map) into a ring of buffers, the other writes them out, so reading
+ * and writing overlap on two cores. */
+#define RING 4
+
+struct ring_slot {
+	uint64_t off;
+	size_t len;
+	bool zero;
+	uint8_t *buf;
+};
+
+struct ring {
+	pthread_mutex_t m;
+	pthread_cond_t c;
+	struct ring_slot s[RING];
+	unsigned head, count;
+	bool done, failed, stop;
+	char msg[1024];
+	struct blk *src;
+	uint64_t size;
+};
+
+static struct ring_slot *ring_reserve(struct ring *r)
+{
+	struct ring_slot *slot = NULL;
+
+	pthread_mutex_lock(&r->m);
+	while (r->count == RING && !r->stop)
+		pthread_cond_wait(&r->c, &r->m);
+	if (!r->stop)
+		slot = &r->s[(r->head + r->count) % RING];
+	pthread_mutex_unlock(&r->m);
+	return slot;
+}
+
+static void ring_push(struct ring *r)
+{
+	pthread_mutex_lock(&r->m);
+	r->count++;
+	pthread_cond_broadcast(&r->c);
+	pthread_mutex_unlock(&r->m);
+}
+
+static void *convert_reader(void *arg)
+{
+	struct ring *r = arg;
+	const char *fail = NULL;
+
+	for (uint64_t off = 0; off < r->size && !fail;) {
+		struct blk_extent e;
+		if (blk_map(r->src, off, r->size - off, &e) < 0) {
+			fail = err_message();
+			break;
+		}
+		for (uint64_t p = off; p < off + e.length;) {
+			struct ring_slot *slot = ring_reserve(r);
+			if (!slot)
+				goto out;
+			slot->off = p;
+			slot->zero = ext_reads_zero(&e);
+			slot->len = slot->zero ? (size_t)(off + e.length - p)
+					       : (size_t)MIN((uint64_t)CHUNK - p % CHUNK, off + e.length - p);
+			if (!slot->zero && blk_pread(r->src, slot->buf, slot->len, p) < 0) {
+				fail = err_message();
+				break;
+			}
+			p += slot->len;
+			ring_push(r);
+		}
+		off += e.length;
+	}
+out:
+	pthread_mutex_lock(&r->m);
+	if (fail) {
+		r->failed = true;
+		snprintf(r->msg, sizeof(r->msg), "%s", fail);
+	}
+	r->done = true;
+	pthread_cond_broadcast(&r->c);
+	pthread_mutex_unlock(&r->m);
+	return NULL;
+}
+
+/* Write everything the reader produces; returns 0 or -1 (message in *msg). */
+static int convert_pipeline(struct blk *src, struct blk *out, uint64_t size, size_t sparse, bool existing,
+			    bool progress, const char **where)
+{
+	struct ring r = { .src = src, .size = size };
+	pthread_t tid;
+	int rc = 0;
+
+	pthread_mutex_init(&r.m, NULL);
+	pthread_cond_init(&r.c, NULL);
+	for (int i = 0; i < RING; i++) {
+		r.s[i].buf = alloc_buf(CHUNK);
+		if (!r.s[i].buf) {
+			for (int j = 0; j < i; j++)
+				free(r.s[j].buf);
+			*where = "out of memory";
+			return -1;
+		}
+	}
+	if (pthread_create(&tid, NULL, convert_reader, &r) != 0) {
+		*where = "cannot start the reader thread";
+		rc = -1;
+		goto free_bufs;
+	}
+	for (;;) {
+		pthread_mutex_lock(&r.m);
+		while (r.count == 0 && !r.done)
+			pthread_cond_wait(&r.c, &r.m);
+		if (r.count == 0) {
+			pthread_mutex_unlock(&r.m);
+			break;
+		}
+		struct ring_slot *slot = &r.s[r.head];
+		pthread_mutex_unlock(&r.m);
+		int wr = 0;
+		if (slot->zero)
+			wr = existing ? blk_write_zeroes(out, slot->off, slot->len, BLK_ZERO_MAY_UNMAP) : 0;
+		else
+			wr = write_sparse(out, slot->buf, slot->off, slot->len, sparse, existing);
+		if (wr < 0) {
+			*where = "output";
+			rc = -1;
+			pthread_mutex_lock(&r.m);
+			r.stop = true;
+			pthread_cond_broadcast(&r.c);
+			pthread_mutex_unlock(&r.m);
+			break;
+		}
+		if (progress)
+			img_progress((slot->off + slot->len) * 100.0 / size);
+		pthread_mutex_lock(&r.m);
+		r.head = (r.head + 1) % RING;
+		r.count--;
+		pthread_cond_broadcast(&r.c);
+		pthread_mutex_unlock(&r.m);
+	}
+	pthread_join(tid, NULL);
+	if (rc == 0 && r.failed) {
+		/* The reader's error message lives in its own thread: carry it over. */
+		err_set(ERR_IO, "%s", r.msg);
+		*where = "input";
+		rc = -1;
+	}
+free_bufs:
+	for (int i = 0; i < RING; i++)
+		free(r.s[i].buf);
+	pthread_cond_destroy(&r.c);
+	pthread_mutex_destroy(&r.m);
+	return rc;
 }
 
 int img_convert(int argc, char **argv)
@@ -146,7 +303,19 @@ int img_convert(int argc, char **argv)
 	uint64_t cs = oi.cluster_size ? oi.cluster_size : 65536;
 	if (progress)
 		img_progress(0);
-	for (uint64_t off = 0; off < size;) {
+	if (!compress) {
+		const char *where = NULL;
+		if (convert_pipeline(src, out, size, (size_t)sparse, no_create, progress, &where) < 0) {
+			if (!strcmp(where, "input"))
+				img_fail_err(in);
+			else if (!strcmp(where, "output"))
+				img_fail_err(outp);
+			else
+				img_fail("%s", where);
+			goto out;
+		}
+	}
+	for (uint64_t off = 0; compress && off < size;) {
 		struct blk_extent e;
 		if (blk_map(src, off, size - off, &e) < 0) {
 			img_fail_err(in);
@@ -582,6 +751,33 @@ out:
 	return rc;
 }
 
+struct bench_job {
+	struct blk *b;
+	uint8_t *buf;
+	bool write, failed;
+	uint64_t first, stride, count, offset, step, bufsize, flush_interval;
+	char msg[512];
+};
+
+static void *bench_thread(void *arg)
+{
+	struct bench_job *j = arg;
+	uint64_t size = blk_size(j->b);
+
+	for (uint64_t i = j->first; i < j->count; i += j->stride) {
+		uint64_t off = (j->offset + i * j->step) % size;
+		if (off + j->bufsize > size)
+			off = 0;
+		if ((j->write ? blk_pwrite(j->b, j->buf, j->bufsize, off) : blk_pread(j->b, j->buf, j->bufsize, off)) < 0 ||
+		    (j->write && j->flush_interval && (i + 1) % j->flush_interval == 0 && blk_flush(j->b) < 0)) {
+			snprintf(j->msg, sizeof(j->msg), "%s", err_message());
+			j->failed = true;
+			break;
+		}
+	}
+	return NULL;
+}
+
 int img_bench(int argc, char **argv)
 {
 	const char *fmt = NULL, *cache = "writeback";
@@ -635,24 +831,45 @@ int img_bench(int argc, char **argv)
 		printf("Sending %llu %s requests, %llu bytes each, %llu in parallel (starting at offset %llu, step size %llu)\n",
 		       (unsigned long long)count, write ? "write" : "read", (unsigned long long)bufsize,
 		       (unsigned long long)depth, (unsigned long long)offset, (unsigned long long)step);
-	/* One request at a time: the block layer serialises per image anyway,
-	 * and page-cache I/O gains nothing from queueing. */
-	uint64_t t0 = clock_ns(), off = offset;
+	/* Reads run in up to one thread per CPU (the block layer lets reads of one
+	 * image proceed in parallel); writes are exclusive per image, so they are
+	 * issued from one thread. Request i goes to offset + i * step modulo the
+	 * size, as qemu-img bench sends them. */
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned nthreads = write ? 1 : (unsigned)MIN(depth, (uint64_t)(cpus > 0 ? cpus : 1));
+	struct bench_job jobs[64];
+	pthread_t tids[64];
+	nthreads = MIN(nthreads, 64u);
+	uint64_t t0 = clock_ns();
 	int rc = 0;
-	for (uint64_t i = 0; i < count; i++) {
-		if (off + bufsize > size)
-			off = 0;
-		if ((write ? blk_pwrite(b, buf, bufsize, off) : blk_pread(b, buf, bufsize, off)) < 0) {
-			rc = img_fail_err(NULL);
+	for (unsigned t = 0; t < nthreads; t++) {
+		jobs[t] = (struct bench_job){ .b = b, .buf = t == 0 ? buf : alloc_buf(bufsize), .write = write,
+					      .first = t, .stride = nthreads, .count = count, .offset = offset,
+					      .step = step, .bufsize = bufsize, .flush_interval = flush_interval };
+		if (!jobs[t].buf) {
+			nthreads = t;
+			rc = img_fail("out of memory");
 			break;
 		}
-		if (write && flush_interval && (i + 1) % flush_interval == 0 && blk_flush(b) < 0) {
-			rc = img_fail_err(NULL);
+		if (t > 0)
+			memcpy(jobs[t].buf, buf, bufsize);
+		if (t > 0 && pthread_create(&tids[t], NULL, bench_thread, &jobs[t]) != 0) {
+			free(jobs[t].buf);
+			nthreads = t;
+			rc = img_fail("cannot start a thread");
 			break;
 		}
-		/* Advance as qemu-img bench does: by the step, modulo the image size. */
-		off = (off + step) % size;
 	}
+	if (rc == 0 && nthreads)
+		bench_thread(&jobs[0]);
+	for (unsigned t = 1; t < nthreads; t++) {
+		pthread_join(tids[t], NULL);
+		free(jobs[t].buf);
+	}
+	for (unsigned t = 0; t < nthreads; t++)
+		if (jobs[t].failed && rc == 0) {
+			rc = img_fail("%s", jobs[t].msg);
+		}
 	if (rc == 0 && write && blk_flush(b) < 0)
 		rc = img_fail_err(NULL);
 	double secs = (double)(clock_ns() - t0) / 1e9;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include "block/qcow2.h"
@@ -470,6 +471,61 @@ static void test_probe_tells_qcow2_from_raw(void **state)
 	assert_string_equal(f, "raw");
 }
 
+struct reader_arg {
+	struct blk *b;
+	int id, bad;
+};
+
+/* Each reader checks the pattern of the first 8 MiB, which nobody writes. */
+static void *reader(void *p)
+{
+	struct reader_arg *a = p;
+	uint8_t buf[16384];
+
+	for (int round = 0; round < 200; round++) {
+		uint64_t off = ((uint64_t)(round * 7 + a->id) % 512) * 16384;
+		if (blk_pread(a->b, buf, sizeof(buf), off) < 0) {
+			a->bad++;
+			continue;
+		}
+		for (size_t i = 0; i < sizeof(buf); i++)
+			if (buf[i] != (uint8_t)((off + i) / 4096))
+				a->bad++;
+	}
+	return NULL;
+}
+
+static void test_blk_parallel_reads_with_a_writer_keep_data_intact(void **state)
+{
+	struct blk *b = create_open("par.qcow2", 32 << 20, 4096, 3);
+	uint8_t *buf = malloc(8 << 20);
+	pthread_t t[4];
+	struct reader_arg a[4];
+
+	(void)state;
+	for (size_t i = 0; i < (8u << 20); i++)
+		buf[i] = (uint8_t)(i / 4096);
+	assert_int_equal(blk_pwrite(b, buf, 8 << 20, 0), 0);
+	for (int i = 0; i < 4; i++) {
+		a[i] = (struct reader_arg){ .b = b, .id = i };
+		assert_int_equal(pthread_create(&t[i], NULL, reader, &a[i]), 0);
+	}
+	/* meanwhile allocate and free clusters elsewhere (metadata changes) */
+	memset(buf, 0x77, 65536);
+	for (int i = 0; i < 200; i++) {
+		assert_int_equal(blk_pwrite(b, buf, 65536, (16ull << 20) + (uint64_t)(i % 50) * 65536 + 512), 0);
+		if (i % 3 == 0)
+			assert_int_equal(blk_discard(b, (16ull << 20) + (uint64_t)(i % 50) * 65536, 65536), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(a[i].bad, 0);
+	}
+	assert_clean(b);
+	blk_close(b);
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -490,6 +546,7 @@ int main(void)
 		cmocka_unit_test(test_blk_refuses_writes_read_only_and_beyond_the_end),
 		cmocka_unit_test(test_raw_discard_punches_a_hole_that_maps_as_zero),
 		cmocka_unit_test(test_probe_tells_qcow2_from_raw),
+		cmocka_unit_test(test_blk_parallel_reads_with_a_writer_keep_data_intact),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
