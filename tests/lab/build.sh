@@ -16,7 +16,8 @@ l2_disk_programs=(usr/bin/fio usr/bin/iperf3 usr/sbin/qemu-ga)
 l2_disk_packages=(fio iperf3 qemu-guest-agent)
 
 say() { echo "lab: $*" >&2; }
-die() { echo "lab: error: $*" >&2; exit 1; }
+die_status=1 # lab run sets 125: its own failures must not look like the command's status
+die() { echo "lab: error: $*" >&2; exit "$die_status"; }
 
 hash_of() { # hash_of STRING... -> a short hash of the strings
 	printf '%s\n' "$@" | sha256sum | cut -c1-32
