@@ -571,6 +571,23 @@ static void msix_config_write(struct pci_device *dev, uint32_t offset, const uin
 	}
 }
 
+/* Machine reset (pci_bus_reset): the virtio device resets and MSI-X goes
+ * back to its power-on state (disabled, every entry masked, nothing pending). */
+static void pci_reset(struct pci_device *dev)
+{
+	struct virtio_pci *vp = dev->opaque;
+
+	pthread_mutex_lock(&vp->lock);
+	device_reset(vp);
+	pthread_mutex_unlock(&vp->lock);
+	pthread_mutex_lock(&vp->msix_lock);
+	vp->pci.config[vp->msix_cap + 3] &= (uint8_t)~(MSIX_CTRL_ENABLE | MSIX_CTRL_MASKALL);
+	for (unsigned v = 0; v < vp->nvec; v++)
+		vp->vec[v].ctrl = MSIX_ENTRY_MASKED;
+	vp->pba = 0;
+	pthread_mutex_unlock(&vp->msix_lock);
+}
+
 /* ---- BAR 0 ---- */
 
 static void bar_access(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_write)
@@ -689,6 +706,7 @@ static int build_config_space(struct virtio_pci *vp)
 	vp->pci.opaque = vp;
 	vp->pci.bar_update = bar_update;
 	vp->pci.config_write = msix_config_write;
+	vp->pci.reset = pci_reset;
 	return 0;
 }
 

@@ -314,6 +314,22 @@ static void test_virtio_pci_reset_clears_status_features_and_queues(void **state
 	assert_int_equal(ring_used_idx(&f->r), 0);
 }
 
+static void test_virtio_pci_machine_reset_resets_device_and_msix(void **state)
+{
+	struct fx *f = *state;
+	uint32_t t = f->d.table & ~7u;
+
+	bring_up(f);
+	pci_bus_reset(f->d.pci);
+	assert_int_equal(drv_cfg_read(&f->d, f->d.msix_cap + 3, 1) & 0xc0, 0);
+	drv_cfg_write(&f->d, PCI_BAR0, 4, (uint32_t)DRV_BAR);
+	drv_cfg_write(&f->d, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	assert_int_equal(drv_status(&f->d), 0);
+	assert_int_equal(drv_rd(&f->d, t + 16 + 12, 4), 1);   /* entries masked again */
+	drv_wr(&f->d, f->d.common + DRV_Q_SELECT, 2, 0);
+	assert_int_equal(drv_rd(&f->d, f->d.common + DRV_Q_ENABLE, 2), 0);
+}
+
 static void test_virtio_pci_hostile_register_storm_does_not_crash(void **state)
 {
 	struct fx *f = *state;
@@ -402,6 +418,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_virtio_pci_masked_vector_pends_then_fires_on_unmask, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_virtio_pci_msix_table_write_reroutes_vector, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_virtio_pci_reset_clears_status_features_and_queues, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_virtio_pci_machine_reset_resets_device_and_msix, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_virtio_pci_hostile_register_storm_does_not_crash, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_virtio_pci_ioeventfd_follows_driver_ok_and_bar_moves, setup_iothread, teardown),
 		cmocka_unit_test_setup_teardown(test_virtio_pci_iothread_serves_kicks_from_the_eventfd, setup_iothread, teardown),
