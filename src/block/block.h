@@ -22,7 +22,10 @@ enum blk_cache {
 };
 
 struct blk_open_opts {
-	const char *format;      /* "raw", "qcow2", or NULL to probe (a raw file is never probed as qcow2 backing) */
+	const char *format;      /* "raw", "qcow2", or NULL to probe. Give it for guest-writable
+	                          * images: a raw disk whose guest wrote a qcow2 header would
+	                          * otherwise be probed as qcow2. Backing files use the format
+	                          * recorded in the overlay, probing only when none is. */
 	bool read_only;
 	enum blk_cache cache;
 	bool no_backing;         /* do not open the backing chain (info, rebase -u, commit) */
