@@ -1,0 +1,421 @@
+/* The REST API of docs/api.yaml on two unix sockets (libsoup-3): the read-write
+ * socket (root + group vireo, 0660) and the read-only one (0666) that serves
+ * queries only and answers 403 to every other method. Routes are a table. */
+#include <errno.h>
+#include <grp.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <gio/gio.h>
+#include <gio/gunixsocketaddress.h>
+#include <libsoup/soup.h>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "daemon/daemon.h"
+
+struct api_req {
+	struct vd *vd;
+	SoupServerMessage *msg;
+	const char *method;
+	GHashTable *query;
+	const char *body;
+	size_t body_len;
+	char *parts[6];
+	int nparts;
+};
+
+static SoupServer *api_servers[2];
+static struct vd *api_vd;
+
+static void api_reply_json(struct api_req *r, unsigned int status, json_object *o)
+{
+	const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+
+	soup_server_message_set_status(r->msg, status, NULL);
+	soup_server_message_set_response(r->msg, "application/json", SOUP_MEMORY_COPY, text, strlen(text));
+	json_object_put(o);
+}
+
+static void api_reply_error(struct api_req *r, unsigned int status, const char *code, const char *message)
+{
+	json_object *o = json_object_new_object(), *e = json_object_new_object();
+
+	json_object_object_add(e, "code", json_object_new_string(code));
+	json_object_object_add(e, "message", json_object_new_string(message));
+	json_object_object_add(o, "error", e);
+	api_reply_json(r, status, o);
+}
+
+/* The error recorded by the failing call, with a fitting HTTP status. */
+static void api_reply_err(struct api_req *r)
+{
+	enum err_code c = err_code();
+	unsigned int status;
+
+	switch (c) {
+	case ERR_INVALID: case ERR_CORRUPT: status = 400; break;
+	case ERR_NOT_FOUND: status = 404; break;
+	case ERR_EXISTS: case ERR_BUSY: status = 409; break;
+	case ERR_PERMISSION: status = 403; break;
+	case ERR_UNSUPPORTED: status = 501; break;
+	default: status = 500; break;
+	}
+	api_reply_error(r, status, err_code_name(c), err_message()[0] ? err_message() : "unknown error");
+}
+
+static bool query_true(struct api_req *r, const char *key)
+{
+	const char *v = r->query ? g_hash_table_lookup(r->query, key) : NULL;
+
+	return v && (!strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes"));
+}
+
+static struct vdom *api_domain(struct api_req *r)
+{
+	struct vdom *d = vdom_lookup(r->vd, r->parts[2]);
+
+	if (!d)
+		api_reply_err(r);
+	return d;
+}
+
+/* ---- handlers ---- */
+
+static void h_version(struct api_req *r)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "version", json_object_new_string(VD_VERSION));
+	json_object_object_add(o, "api", json_object_new_int(1));
+	json_object_object_add(o, "hypervisor", json_object_new_string("vireo-vmm"));
+	api_reply_json(r, 200, o);
+}
+
+static void h_host(struct api_req *r)
+{
+	api_reply_json(r, 200, host_info_json());
+}
+
+static gint cmp_names(gconstpointer a, gconstpointer b)
+{
+	const struct vdom *x = *(struct vdom *const *)a, *y = *(struct vdom *const *)b;
+
+	return strcmp(vdom_def(x)->name, vdom_def(y)->name);
+}
+
+static void h_list(struct api_req *r)
+{
+	const char *filter = r->query ? g_hash_table_lookup(r->query, "state") : NULL;
+	json_object *arr = json_object_new_array();
+	GPtrArray *all = g_ptr_array_new();
+	GHashTableIter it;
+	gpointer v;
+
+	if (filter && strcmp(filter, "active") && strcmp(filter, "inactive") && strcmp(filter, "all")) {
+		g_ptr_array_free(all, TRUE);
+		json_object_put(arr);
+		api_reply_error(r, 400, "invalid-argument", "state must be active, inactive or all");
+		return;
+	}
+	g_hash_table_iter_init(&it, r->vd->domains);
+	while (g_hash_table_iter_next(&it, NULL, &v)) {
+		struct vdom *d = v;
+		bool active = d->state == VDOM_RUNNING || d->state == VDOM_PAUSED;
+		if (filter && !strcmp(filter, "active") && !active)
+			continue;
+		if (filter && !strcmp(filter, "inactive") && active)
+			continue;
+		g_ptr_array_add(all, d);
+	}
+	g_ptr_array_sort(all, cmp_names);
+	for (guint i = 0; i < all->len; i++)
+		json_object_array_add(arr, vdom_info_json(all->pdata[i]));
+	g_ptr_array_free(all, TRUE);
+	api_reply_json(r, 200, arr);
+}
+
+static void h_define(struct api_req *r)
+{
+	bool created = false;
+	struct vdom *d;
+
+	if (!r->body_len) {
+		api_reply_error(r, 400, "invalid-argument", "request body must be a domain XML document");
+		return;
+	}
+	d = vdom_define(r->vd, r->body, r->body_len, &created);
+	if (!d) {
+		api_reply_err(r);
+		return;
+	}
+	api_reply_json(r, created ? 201 : 200, vdom_info_json(d));
+}
+
+static void h_get(struct api_req *r)
+{
+	struct vdom *d = api_domain(r);
+
+	if (d)
+		api_reply_json(r, 200, vdom_info_json(d));
+}
+
+static void h_undefine(struct api_req *r)
+{
+	struct vdom *d = api_domain(r);
+
+	if (!d)
+		return;
+	if (vdom_undefine(d) < 0)
+		api_reply_err(r);
+	else
+		soup_server_message_set_status(r->msg, 204, NULL);
+}
+
+static void h_xml(struct api_req *r)
+{
+	struct vdom *d = api_domain(r);
+	const struct dom_def *def;
+	char *xml;
+
+	if (!d)
+		return;
+	def = query_true(r, "inactive") && d->def ? d->def : vdom_def(d);
+	xml = dom_format_xml(def, def == d->live ? 0 : DOM_FORMAT_INACTIVE);
+	if (!xml) {
+		api_reply_err(r);
+		return;
+	}
+	soup_server_message_set_status(r->msg, 200, NULL);
+	soup_server_message_set_response(r->msg, "application/xml", SOUP_MEMORY_TAKE, xml, strlen(xml));
+}
+
+static void h_stats(struct api_req *r)
+{
+	struct vdom *d = api_domain(r);
+
+	if (d)
+		api_reply_json(r, 200, vdom_stats_json(d));
+}
+
+static void h_autostart(struct api_req *r)
+{
+	struct vdom *d = api_domain(r);
+	json_object *o, *v;
+
+	if (!d)
+		return;
+	o = r->body_len ? json_tokener_parse(r->body) : NULL;
+	if (!o || !json_object_object_get_ex(o, "autostart", &v) || !json_object_is_type(v, json_type_boolean)) {
+		json_object_put(o);
+		api_reply_error(r, 400, "invalid-argument", "body must be {\"autostart\": true|false}");
+		return;
+	}
+	if (vdom_set_autostart(d, json_object_get_boolean(v)) < 0)
+		api_reply_err(r);
+	else
+		api_reply_json(r, 200, vdom_info_json(d));
+	json_object_put(o);
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(struct vdom *d);
+} api_actions[] = {
+	{ "start", vdom_start }, { "shutdown", vdom_shutdown }, { "destroy", vdom_destroy },
+	{ "reboot", vdom_reboot }, { "suspend", vdom_suspend }, { "resume", vdom_resume },
+};
+
+static void h_action(struct api_req *r)
+{
+	struct vdom *d = api_domain(r);
+	char name[DOM_NAME_MAX + 1];
+
+	if (!d)
+		return;
+	for (size_t i = 0; i < G_N_ELEMENTS(api_actions); i++) {
+		if (strcmp(api_actions[i].name, r->parts[4]))
+			continue;
+		g_strlcpy(name, vdom_def(d)->name, sizeof(name));
+		if (api_actions[i].fn(d) < 0) {
+			api_reply_err(r);
+			return;
+		}
+		/* A transient domain may be gone after destroy: look it up again. */
+		d = g_hash_table_lookup(r->vd->domains, name);
+		if (d) {
+			api_reply_json(r, 200, vdom_info_json(d));
+		} else {
+			json_object *o = json_object_new_object();
+			json_object_object_add(o, "name", json_object_new_string(name));
+			json_object_object_add(o, "state", json_object_new_string("shut off"));
+			json_object_object_add(o, "state_code", json_object_new_int(VDOM_SHUTOFF));
+			api_reply_json(r, 200, o);
+		}
+		return;
+	}
+	api_reply_error(r, 404, "not-found", "no such action");
+}
+
+/* Route table: path pattern (segments, "*" = any one) and method. */
+static const struct api_route {
+	const char *method;
+	int nparts;
+	const char *pattern[6];
+	void (*handler)(struct api_req *r);
+} api_routes[] = {
+	{ "GET", 2, { "v1", "version" }, h_version },
+	{ "GET", 2, { "v1", "host" }, h_host },
+	{ "GET", 2, { "v1", "domains" }, h_list },
+	{ "POST", 2, { "v1", "domains" }, h_define },
+	{ "GET", 3, { "v1", "domains", "*" }, h_get },
+	{ "DELETE", 3, { "v1", "domains", "*" }, h_undefine },
+	{ "GET", 4, { "v1", "domains", "*", "xml" }, h_xml },
+	{ "GET", 4, { "v1", "domains", "*", "stats" }, h_stats },
+	{ "PUT", 4, { "v1", "domains", "*", "autostart" }, h_autostart },
+	{ "POST", 5, { "v1", "domains", "*", "actions", "*" }, h_action },
+};
+
+static void api_dispatch(struct api_req *r)
+{
+	bool path_known = false;
+
+	for (size_t i = 0; i < G_N_ELEMENTS(api_routes); i++) {
+		const struct api_route *rt = &api_routes[i];
+		bool match = rt->nparts == r->nparts;
+		for (int k = 0; match && k < rt->nparts; k++)
+			match = !strcmp(rt->pattern[k], "*") || !strcmp(rt->pattern[k], r->parts[k]);
+		if (!match)
+			continue;
+		path_known = true;
+		if (strcmp(rt->method, r->method))
+			continue;
+		err_clear();
+		rt->handler(r);
+		return;
+	}
+	if (path_known)
+		api_reply_error(r, 405, "method-not-allowed", "method not allowed on this path");
+	else
+		api_reply_error(r, 404, "not-found", "no such API path");
+}
+
+static void api_handler(SoupServer *server, SoupServerMessage *msg, const char *path,
+			GHashTable *query, gpointer data)
+{
+	bool read_only = GPOINTER_TO_INT(data);
+	struct api_req r = { .vd = api_vd, .msg = msg, .query = query };
+	SoupMessageBody *body = soup_server_message_get_request_body(msg);
+	GBytes *bytes = NULL;
+	char **segs;
+
+	(void)server;
+	r.method = soup_server_message_get_method(msg);
+	if (soup_server_message_get_status(msg) == 413)
+		return;
+	/* Queries only on the read-only socket, whatever the path. */
+	if (read_only && strcmp(r.method, "GET") && strcmp(r.method, "HEAD")) {
+		api_reply_error(&r, 403, "read-only", "this socket is read-only: queries only");
+		return;
+	}
+	if (body && body->length > VD_MAX_REQUEST) {
+		api_reply_error(&r, 413, "too-large", "request body over 1 MiB");
+		return;
+	}
+	if (body && body->length) {
+		bytes = soup_message_body_flatten(body);
+		r.body = g_bytes_get_data(bytes, &r.body_len);
+	}
+	segs = g_strsplit(path + (path[0] == '/'), "/", 7);
+	for (r.nparts = 0; segs[r.nparts] && r.nparts < 6; r.nparts++)
+		r.parts[r.nparts] = segs[r.nparts];
+	if (segs[r.nparts] || (r.nparts > 0 && !r.parts[r.nparts - 1][0]) || r.nparts == 0)
+		api_reply_error(&r, 404, "not-found", "no such API path");
+	else
+		api_dispatch(&r);
+	g_strfreev(segs);
+	if (bytes)
+		g_bytes_unref(bytes);
+}
+
+/* Refuse a declared oversized body before libsoup reads it. */
+static void api_got_headers(SoupServerMessage *msg, gpointer data)
+{
+	SoupMessageHeaders *h = soup_server_message_get_request_headers(msg);
+	goffset len = soup_message_headers_get_content_length(h);
+
+	(void)data;
+	if (len > (goffset)VD_MAX_REQUEST ||
+	    soup_message_headers_get_encoding(h) == SOUP_ENCODING_CHUNKED) {
+		const char *m = "{\"error\":{\"code\":\"too-large\",\"message\":\"request body over 1 MiB or chunked\"}}";
+		soup_server_message_set_status(msg, 413, NULL);
+		soup_server_message_set_response(msg, "application/json", SOUP_MEMORY_STATIC, m, strlen(m));
+		soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Connection", "close");
+	}
+}
+
+static void api_request_started(SoupServer *server, SoupServerMessage *msg, gpointer data)
+{
+	(void)server;
+	g_signal_connect(msg, "got-headers", G_CALLBACK(api_got_headers), data);
+}
+
+static int api_listen(SoupServer *server, const char *path, mode_t mode, bool group_vireo)
+{
+	GError *gerr = NULL;
+	GSocket *sock;
+	GSocketAddress *addr;
+	struct group *gr;
+
+	unlink(path);
+	sock = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, &gerr);
+	if (!sock)
+		goto fail;
+	addr = g_unix_socket_address_new(path);
+	if (!g_socket_bind(sock, addr, TRUE, &gerr)) {
+		g_object_unref(addr);
+		goto fail;
+	}
+	g_object_unref(addr);
+	if (chmod(path, mode) < 0)
+		log_warn("chmod %s: %s", path, strerror(errno));
+	/* Group vireo may use the read-write socket; without that group, root only. */
+	if (group_vireo && (gr = getgrnam("vireo")) && chown(path, 0, gr->gr_gid) < 0)
+		log_warn("chown %s to group vireo: %s", path, strerror(errno));
+	if (!g_socket_listen(sock, &gerr) || !soup_server_listen_socket(server, sock, 0, &gerr))
+		goto fail;
+	g_object_unref(sock);
+	return 0;
+fail:
+	err_set(ERR_IO, "cannot listen on %s: %s", path, gerr ? gerr->message : "unknown");
+	if (gerr)
+		g_error_free(gerr);
+	if (sock)
+		g_object_unref(sock);
+	return -1;
+}
+
+int api_start(struct vd *vd)
+{
+	api_vd = vd;
+	for (int ro = 0; ro < 2; ro++) {
+		SoupServer *s = soup_server_new("server-header", "vireod/" VD_VERSION, NULL);
+		api_servers[ro] = s;
+		soup_server_add_handler(s, "/", api_handler, GINT_TO_POINTER(ro), NULL);
+		g_signal_connect(s, "request-started", G_CALLBACK(api_request_started), NULL);
+		if (api_listen(s, ro ? vd->paths.sock_ro : vd->paths.sock_rw, ro ? 0666 : 0660, !ro) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+void api_stop(void)
+{
+	for (int i = 0; i < 2; i++) {
+		if (api_servers[i]) {
+			soup_server_disconnect(api_servers[i]);
+			g_object_unref(api_servers[i]);
+			api_servers[i] = NULL;
+		}
+	}
+}

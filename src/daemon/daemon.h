@@ -1,0 +1,111 @@
+/* vireod's shared state: the paths under --root, the domain table and the
+ * prototypes of the daemon's modules (store_, qmpc_, vdom_, host_, api_).
+ * Everything runs on the one GLib main loop thread; nothing here is locked. */
+#ifndef VIREO_DAEMON_DAEMON_H
+#define VIREO_DAEMON_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <glib.h>
+#include <json-c/json.h>
+
+#include "conf/domain_conf.h"
+
+#define VD_VERSION "0.1.0"
+#define VD_MAX_REQUEST (1u << 20)   /* request bodies above 1 MiB are refused (413) */
+
+struct vd_paths {
+	char *root;            /* "" for the real system */
+	char *state_dir;       /* ROOT/var/lib/vireo (0700) */
+	char *domains_dir;     /* persistent configs NAME.xml */
+	char *autostart_dir;   /* NAME links/markers */
+	char *run_dir;         /* ROOT/run/vireo: sockets */
+	char *run_domains_dir; /* NAME.status, NAME.qmp, NAME.console, NAME.pid */
+	char *log_dir;         /* ROOT/var/log/vireo: NAME.log (VMM stdout/stderr) */
+	char *sock_rw, *sock_ro;
+};
+
+struct vd {
+	struct vd_paths paths;
+	char *vmm_path;
+	GHashTable *domains;   /* name -> struct vdom * (owned) */
+	int next_id;
+	GMainLoop *loop;
+	void (*event_cb)(struct vd *vd, const char *name, const char *event, const char *detail);
+};
+
+/* libvirt's state numbers, so clients can map them one to one. */
+enum vdom_state {
+	VDOM_NOSTATE = 0, VDOM_RUNNING = 1, VDOM_PAUSED = 3, VDOM_SHUTOFF = 5, VDOM_CRASHED = 6,
+};
+
+struct qmpc;
+
+struct vdom {
+	struct vd *vd;
+	struct dom_def *def;       /* persistent config; NULL for a transient domain */
+	struct dom_def *live;      /* the running copy; NULL when shut off */
+	bool autostart;
+	enum vdom_state state;
+	const char *reason;        /* libvirt's reason word: booted, user, shutdown, destroyed, crashed, ... */
+	int id;                    /* -1 when not running */
+	pid_t pid;
+	unsigned long long start_time;  /* /proc/PID/stat field 22: guards against pid reuse */
+	char *qmp_path, *console_path, *pid_path, *status_path, *log_path;
+	struct qmpc *qmp;
+	/* What the VMM said before its QMP socket closed. */
+	bool shutdown_seen, shutdown_guest;
+	char shutdown_reason[32];
+	bool destroying;
+	/* STOP/RESUME events caused by our own stop/cont, already applied. */
+	unsigned int expect_stop, expect_resume;
+	unsigned int restarts;     /* on_crash/on_poweroff restarts, bounded per minute */
+	int64_t restart_window;
+};
+
+/* store.c: atomic files. */
+int store_write_file(const char *path, const char *data, size_t len, mode_t mode);
+int store_mkdir_p(const char *path, mode_t mode);
+/* Move a file that could not be read aside as PATH.corrupt-EPOCH; never deletes. */
+int store_quarantine(const char *path);
+
+/* qmpc.c: QMP client on a GSocket; events come on the main loop. */
+typedef void (*qmpc_event_fn)(void *opaque, const char *event, json_object *data);
+typedef void (*qmpc_closed_fn)(void *opaque);
+struct qmpc *qmpc_connect(const char *path, int timeout_ms);
+void qmpc_set_handlers(struct qmpc *q, qmpc_event_fn on_event, qmpc_closed_fn on_closed, void *opaque);
+/* Run a command and wait (bounded) for its answer; returns the "return" value
+ * (caller puts it) or NULL with the QMP error class/desc recorded. args is consumed. */
+json_object *qmpc_command(struct qmpc *q, const char *cmd, json_object *args);
+void qmpc_free(struct qmpc *q);
+
+/* domain.c: objects, lifecycle, VMM supervision, reconcile at start. */
+int vd_init_paths(struct vd *vd, const char *root);
+int vd_load(struct vd *vd);        /* configs + re-adopt running VMMs + autostart */
+struct vdom *vdom_lookup(struct vd *vd, const char *name_or_uuid);
+struct vdom *vdom_define(struct vd *vd, const char *xml, size_t len, bool *created);
+int vdom_undefine(struct vdom *d);
+int vdom_start(struct vdom *d);
+int vdom_shutdown(struct vdom *d);
+int vdom_destroy(struct vdom *d);
+int vdom_reboot(struct vdom *d);
+int vdom_suspend(struct vdom *d);
+int vdom_resume(struct vdom *d);
+int vdom_set_autostart(struct vdom *d, bool on);
+const char *vdom_state_name(enum vdom_state s);
+const struct dom_def *vdom_def(const struct vdom *d);  /* live if running, else persistent */
+json_object *vdom_info_json(struct vdom *d);
+json_object *vdom_stats_json(struct vdom *d);
+void vd_free(struct vd *vd);
+
+/* host.c */
+json_object *host_info_json(void);
+unsigned long long host_proc_start_time(pid_t pid);   /* 0: no such process (or zombie) */
+bool host_proc_cpu_ns(pid_t pid, uint64_t *ns);
+
+/* api.c: REST on the two unix sockets. */
+int api_start(struct vd *vd);
+void api_stop(void);
+
+#endif

@@ -1,0 +1,966 @@
+/* Domain objects and their lifecycle: the persistent configs (atomic store),
+ * spawning each vireo-vmm in its own session so it outlives vireod, watching it
+ * through QMP, honouring on_poweroff/on_reboot/on_crash, runtime status files,
+ * and re-adopting running VMMs when vireod starts again. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "daemon/daemon.h"
+
+#define VDOM_RESTARTS_PER_MINUTE 5
+
+const char *vdom_state_name(enum vdom_state s)
+{
+	switch (s) {
+	case VDOM_RUNNING: return "running";
+	case VDOM_PAUSED: return "paused";
+	case VDOM_SHUTOFF: return "shut off";
+	case VDOM_CRASHED: return "crashed";
+	default: return "no state";
+	}
+}
+
+static void vdom_emit(struct vdom *d, const char *event, const char *detail)
+{
+	const char *name = vdom_def(d)->name;
+
+	log_info("domain %s: %s (%s)", name, event, detail);
+	if (d->vd->event_cb)
+		d->vd->event_cb(d->vd, name, event, detail);
+}
+
+const struct dom_def *vdom_def(const struct vdom *d)
+{
+	return d->live ? d->live : d->def;
+}
+
+int vd_init_paths(struct vd *vd, const char *root)
+{
+	struct vd_paths *p = &vd->paths;
+	const char *r = root ? root : "";
+
+	p->root = g_strdup(r);
+	p->state_dir = g_strdup_printf("%s/var/lib/vireo", r);
+	p->domains_dir = g_strdup_printf("%s/domains", p->state_dir);
+	p->autostart_dir = g_strdup_printf("%s/autostart", p->state_dir);
+	p->run_dir = g_strdup_printf("%s/run/vireo", r);
+	p->run_domains_dir = g_strdup_printf("%s/domains", p->run_dir);
+	p->log_dir = g_strdup_printf("%s/var/log/vireo", r);
+	p->sock_rw = g_strdup_printf("%s/vireo.sock", p->run_dir);
+	p->sock_ro = g_strdup_printf("%s/vireo-ro.sock", p->run_dir);
+	if (strlen(p->sock_ro) >= 100)
+		return err_set(ERR_INVALID, "root '%s' is too long for a unix socket path", r);
+	if (store_mkdir_p(p->state_dir, 0700) < 0 || store_mkdir_p(p->domains_dir, 0700) < 0 ||
+	    store_mkdir_p(p->autostart_dir, 0700) < 0 || store_mkdir_p(p->run_dir, 0755) < 0 ||
+	    store_mkdir_p(p->run_domains_dir, 0700) < 0 || store_mkdir_p(p->log_dir, 0700) < 0)
+		return -1;
+	return 0;
+}
+
+static char *config_path(struct vd *vd, const char *name)
+{
+	return g_strdup_printf("%s/%s.xml", vd->paths.domains_dir, name);
+}
+
+static char *autostart_path(struct vd *vd, const char *name)
+{
+	return g_strdup_printf("%s/%s", vd->paths.autostart_dir, name);
+}
+
+static void vdom_set_runtime_paths(struct vdom *d, const char *name)
+{
+	const char *rd = d->vd->paths.run_domains_dir;
+
+	g_free(d->qmp_path);
+	g_free(d->console_path);
+	g_free(d->pid_path);
+	g_free(d->status_path);
+	g_free(d->log_path);
+	d->qmp_path = g_strdup_printf("%s/%s.qmp", rd, name);
+	d->console_path = g_strdup_printf("%s/%s.console", rd, name);
+	d->pid_path = g_strdup_printf("%s/%s.pid", rd, name);
+	d->status_path = g_strdup_printf("%s/%s.status", rd, name);
+	d->log_path = g_strdup_printf("%s/%s.log", d->vd->paths.log_dir, name);
+}
+
+static struct vdom *vdom_new(struct vd *vd, struct dom_def *def)
+{
+	struct vdom *d = g_new0(struct vdom, 1);
+
+	d->vd = vd;
+	d->def = def;
+	d->state = VDOM_SHUTOFF;
+	d->reason = "unknown";
+	d->id = -1;
+	vdom_set_runtime_paths(d, def->name);
+	return d;
+}
+
+static void vdom_free(gpointer p)
+{
+	struct vdom *d = p;
+
+	qmpc_free(d->qmp);
+	dom_def_free(d->def);
+	dom_def_free(d->live);
+	g_free(d->qmp_path);
+	g_free(d->console_path);
+	g_free(d->pid_path);
+	g_free(d->status_path);
+	g_free(d->log_path);
+	g_free(d);
+}
+
+struct vdom *vdom_lookup(struct vd *vd, const char *key)
+{
+	struct vdom *d = g_hash_table_lookup(vd->domains, key);
+	uint8_t uuid[DOM_UUID_LEN];
+	GHashTableIter it;
+	gpointer v;
+
+	if (d)
+		return d;
+	if (dom_uuid_parse(key, uuid) == 0) {
+		g_hash_table_iter_init(&it, vd->domains);
+		while (g_hash_table_iter_next(&it, NULL, &v)) {
+			d = v;
+			if (!memcmp(vdom_def(d)->uuid, uuid, DOM_UUID_LEN))
+				return d;
+		}
+	}
+	err_set(ERR_NOT_FOUND, "no domain with matching name or uuid '%s'", key);
+	return NULL;
+}
+
+/* ---- runtime status files ---- */
+
+static int vdom_write_status(struct vdom *d)
+{
+	json_object *o = json_object_new_object();
+	autofree char *xml = dom_format_xml(d->live, 0);
+	const char *text;
+	int rc;
+
+	if (!xml) {
+		json_object_put(o);
+		return -1;
+	}
+	json_object_object_add(o, "name", json_object_new_string(d->live->name));
+	json_object_object_add(o, "pid", json_object_new_int64(d->pid));
+	json_object_object_add(o, "start_time", json_object_new_uint64(d->start_time));
+	json_object_object_add(o, "id", json_object_new_int(d->id));
+	json_object_object_add(o, "qmp", json_object_new_string(d->qmp_path));
+	json_object_object_add(o, "console", json_object_new_string(d->console_path));
+	json_object_object_add(o, "pidfile", json_object_new_string(d->pid_path));
+	json_object_object_add(o, "xml", json_object_new_string(xml));
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
+	rc = store_write_file(d->status_path, text, strlen(text), 0600);
+	json_object_put(o);
+	return rc;
+}
+
+/* The VMM is gone (or was never fully started): forget the runtime side. */
+static void vdom_clear_runtime(struct vdom *d)
+{
+	qmpc_free(d->qmp);
+	d->qmp = NULL;
+	unlink(d->status_path);
+	unlink(d->qmp_path);
+	unlink(d->console_path);
+	unlink(d->pid_path);
+	dom_def_free(d->live);
+	d->live = NULL;
+	d->pid = 0;
+	d->start_time = 0;
+	d->id = -1;
+	d->shutdown_seen = d->shutdown_guest = d->destroying = false;
+	d->shutdown_reason[0] = 0;
+	d->expect_stop = d->expect_resume = 0;
+}
+
+static bool vdom_pid_alive(struct vdom *d)
+{
+	return d->pid > 0 && host_proc_start_time(d->pid) == d->start_time;
+}
+
+/* Wait up to ms for the VMM to exit; true if it did. */
+static bool vdom_wait_exit(struct vdom *d, int ms)
+{
+	for (int i = 0; i < ms / 10; i++) {
+		if (!vdom_pid_alive(d))
+			return true;
+		g_usleep(10000);
+	}
+	return !vdom_pid_alive(d);
+}
+
+/* Returns true if d was freed (a transient domain that stopped). */
+static bool vdom_stopped(struct vdom *d, enum vdom_state state, const char *reason)
+{
+	struct vd *vd = d->vd;
+	char name[DOM_NAME_MAX + 1];
+
+	g_strlcpy(name, vdom_def(d)->name, sizeof(name));
+	vdom_emit(d, state == VDOM_CRASHED ? "crashed" : "stopped", reason);
+	vdom_clear_runtime(d);
+	d->state = state;
+	d->reason = reason;
+	if (!d->def) {
+		g_hash_table_remove(vd->domains, name);
+		return true;
+	}
+	return false;
+}
+
+/* ---- spawning ---- */
+
+static int vdom_check_devices(const struct dom_def *def)
+{
+	/* vireo-vmm boots a direct kernel with COM1 today; refuse what it cannot honour
+	 * rather than start a guest without its disks or NICs. */
+	if (!def->os.kernel)
+		return err_set(ERR_UNSUPPORTED, "domain '%s' has no <os><kernel>: vireo-vmm boots "
+			"only a direct kernel for now", def->name);
+	if (def->ndisks)
+		return err_set(ERR_UNSUPPORTED, "domain '%s': disk '%s' cannot be honoured: vireo-vmm "
+			"has no disk option yet", def->name, def->disks[0].target_dev);
+	if (def->nnets)
+		return err_set(ERR_UNSUPPORTED, "domain '%s': <interface> cannot be honoured: vireo-vmm "
+			"has no network option yet", def->name);
+	if (def->nhostdevs)
+		return err_set(ERR_UNSUPPORTED, "domain '%s': <hostdev> cannot be honoured yet", def->name);
+	if (def->nchannels)
+		return err_set(ERR_UNSUPPORTED, "domain '%s': <channel> cannot be honoured yet", def->name);
+	if (def->nrngs)
+		return err_set(ERR_UNSUPPORTED, "domain '%s': <rng> cannot be honoured by vireo-vmm's "
+			"options yet", def->name);
+	return 0;
+}
+
+static pid_t vdom_spawn(struct vdom *d, char **argv)
+{
+	int pfd[2];
+	pid_t child, vmm = -1;
+	int status, logfd, nullfd;
+	ssize_t n;
+
+	logfd = open(d->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (logfd < 0)
+		return err_set_errno(ERR_IO, errno, "cannot open log %s", d->log_path);
+	nullfd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (nullfd < 0 || pipe2(pfd, O_CLOEXEC) < 0) {
+		int e = errno;
+		close(logfd);
+		if (nullfd >= 0)
+			close(nullfd);
+		return err_set_errno(ERR_IO, e, "cannot prepare to start %s", argv[0]);
+	}
+	child = fork();
+	if (child < 0) {
+		int e = errno;
+		close(logfd);
+		close(nullfd);
+		close(pfd[0]);
+		close(pfd[1]);
+		return err_set_errno(ERR_INTERNAL, e, "fork");
+	}
+	if (child == 0) {
+		/* Own session and a second fork: the VMM is nobody's child here, so it
+		 * survives vireod; only async-signal-safe calls from here on. */
+		pid_t g;
+		setsid();
+		g = fork();
+		if (g != 0) {
+			if (write(pfd[1], &g, sizeof(g)) < 0)
+				_exit(1);
+			_exit(g > 0 ? 0 : 1);
+		}
+		dup2(nullfd, 0);
+		dup2(logfd, 1);
+		dup2(logfd, 2);
+		syscall(SYS_close_range, 3, ~0U, 0);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(pfd[1]);
+	close(logfd);
+	close(nullfd);
+	n = read(pfd[0], &vmm, sizeof(vmm));
+	close(pfd[0]);
+	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+		;
+	if (n != sizeof(vmm) || vmm <= 0)
+		return err_set(ERR_INTERNAL, "cannot start %s: second fork failed", argv[0]);
+	return vmm;
+}
+
+static void vdom_on_event(void *opaque, const char *event, json_object *data);
+static void vdom_on_closed(void *opaque);
+
+static void vdom_log_tail(struct vdom *d, char *out, size_t size)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+
+	out[0] = 0;
+	if (read_file_all(d->log_path, 1 << 20, &buf, &len) < 0 || len == 0) {
+		err_clear();
+		free(buf);
+		return;
+	}
+	while (len && (buf[len - 1] == '\n' || buf[len - 1] == 0))
+		len--;
+	size_t start = len;
+	while (start && buf[start - 1] != '\n')
+		start--;
+	snprintf(out, size, ": %.*s", (int)MIN(len - start, 300), (char *)buf + start);
+	free(buf);
+}
+
+/* Start a VMM for `from` (the persistent config, or the live copy of a transient
+ * domain being restarted). */
+static int vdom_launch(struct vdom *d, const struct dom_def *from)
+{
+	struct vd *vd = d->vd;
+	struct dom_def *live;
+	char mem[32], cpus[16], serial[300], qmp[300];
+	const char *argv[24];
+	int argc = 0;
+	pid_t pid;
+
+	if (vdom_check_devices(from) < 0)
+		return -1;
+	if (access(vd->vmm_path, X_OK) < 0)
+		return err_set_errno(ERR_UNSUPPORTED, errno, "VMM %s is not executable", vd->vmm_path);
+	live = dom_def_copy(from);
+	if (!live)
+		return -1;
+	vdom_set_runtime_paths(d, live->name);
+	unlink(d->qmp_path);
+	unlink(d->console_path);
+	unlink(d->pid_path);
+	snprintf(mem, sizeof(mem), "%lluK", (unsigned long long)live->memory_kib);
+	snprintf(cpus, sizeof(cpus), "%u", live->vcpus_current);
+	snprintf(serial, sizeof(serial), "unix:%s", d->console_path);
+	snprintf(qmp, sizeof(qmp), "unix:%s", d->qmp_path);
+	argv[argc++] = vd->vmm_path;
+	argv[argc++] = "--name";
+	argv[argc++] = live->name;
+	argv[argc++] = "--kernel";
+	argv[argc++] = live->os.kernel;
+	if (live->os.initrd) {
+		argv[argc++] = "--initrd";
+		argv[argc++] = live->os.initrd;
+	}
+	if (live->os.cmdline) {
+		argv[argc++] = "--cmdline";
+		argv[argc++] = live->os.cmdline;
+	}
+	argv[argc++] = "--memory";
+	argv[argc++] = mem;
+	argv[argc++] = "--cpus";
+	argv[argc++] = cpus;
+	argv[argc++] = "--serial";
+	argv[argc++] = serial;
+	argv[argc++] = "--qmp";
+	argv[argc++] = qmp;
+	argv[argc++] = "--pidfile";
+	argv[argc++] = d->pid_path;
+	/* on_reboot=destroy: the VMM must exit instead of resetting. */
+	if (live->on_reboot == DOM_ACTION_DESTROY)
+		argv[argc++] = "--no-reboot";
+	argv[argc] = NULL;
+
+	pid = vdom_spawn(d, (char **)argv);
+	if (pid < 0) {
+		dom_def_free(live);
+		return -1;
+	}
+	d->pid = pid;
+	/* Read the start time at once: the pid is ours while the process lives. */
+	for (int i = 0; i < 100 && !(d->start_time = host_proc_start_time(pid)); i++)
+		g_usleep(1000);
+	/* Wait (bounded) for the QMP socket; a VMM that exits early fails the start. */
+	for (int i = 0; i < 1000; i++) {
+		if (!vdom_pid_alive(d))
+			break;
+		if (access(d->qmp_path, F_OK) == 0) {
+			d->qmp = qmpc_connect(d->qmp_path, 3000);
+			if (d->qmp)
+				break;
+		}
+		g_usleep(10000);
+	}
+	if (!d->qmp) {
+		char tail[400];
+		bool alive = vdom_pid_alive(d);
+		if (alive)
+			kill(d->pid, SIGKILL);
+		vdom_log_tail(d, tail, sizeof(tail));
+		err_set(ERR_INTERNAL, "domain '%s': VMM %s (see %s)%s", live->name,
+			alive ? "did not open its QMP socket in 10 s" : "exited at start", d->log_path, tail);
+		dom_def_free(live);
+		d->live = NULL;
+		vdom_clear_runtime(d);
+		return -1;
+	}
+	d->id = vd->next_id++;
+	live->id = d->id;
+	d->live = live;
+	d->state = VDOM_RUNNING;
+	d->reason = "booted";
+	qmpc_set_handlers(d->qmp, vdom_on_event, vdom_on_closed, d);
+	if (vdom_write_status(d) < 0)
+		log_error("domain %s: %s (a vireod restart will not re-adopt it)", live->name, err_message());
+	vdom_emit(d, "started", "booted");
+	return 0;
+}
+
+int vdom_start(struct vdom *d)
+{
+	if (d->state == VDOM_RUNNING || d->state == VDOM_PAUSED)
+		return err_set(ERR_BUSY, "domain '%s' is already active", vdom_def(d)->name);
+	if (!d->def)
+		return err_set(ERR_INTERNAL, "transient domain '%s' cannot be started", vdom_def(d)->name);
+	return vdom_launch(d, d->def);
+}
+
+/* Restart after a guest poweroff/crash when the config asks for it, at most a
+ * few times a minute so a guest that dies at once does not spin. */
+static void vdom_restart(struct vdom *d, const char *why)
+{
+	struct dom_def *from = d->def ? dom_def_copy(d->def) : dom_def_copy(d->live);
+	int64_t now = g_get_monotonic_time();
+
+	if (now - d->restart_window > 60 * G_USEC_PER_SEC) {
+		d->restart_window = now;
+		d->restarts = 0;
+	}
+	if (!from || ++d->restarts > VDOM_RESTARTS_PER_MINUTE) {
+		log_error("domain %s: not restarting after %s: %s", vdom_def(d)->name, why,
+			from ? "too many restarts in a minute" : err_message());
+		dom_def_free(from);
+		vdom_stopped(d, VDOM_CRASHED, "unknown");
+		return;
+	}
+	vdom_clear_runtime(d);
+	if (vdom_launch(d, from) < 0) {
+		log_error("domain %s: restart after %s failed: %s", from->name, why, err_message());
+		d->state = VDOM_SHUTOFF;
+		d->reason = "failed";
+		if (!d->def)
+			g_hash_table_remove(d->vd->domains, from->name);
+	}
+	dom_def_free(from);
+}
+
+static bool action_restarts(enum dom_action a)
+{
+	return a == DOM_ACTION_RESTART || a == DOM_ACTION_RENAME_RESTART ||
+	       a == DOM_ACTION_COREDUMP_RESTART;
+}
+
+/* The VMM's QMP socket closed: it exited (or was killed). Decide what that was. */
+static void vdom_on_closed(void *opaque)
+{
+	struct vdom *d = opaque;
+	const struct dom_def *def = vdom_def(d);
+
+	if (!vdom_wait_exit(d, 3000)) {
+		/* A VMM that hung up QMP but keeps running cannot be controlled: stop it. */
+		log_error("domain %s: VMM %d closed QMP but did not exit; killing it", def->name, (int)d->pid);
+		kill(d->pid, SIGKILL);
+		vdom_wait_exit(d, 2000);
+		d->shutdown_seen = false;
+	}
+	if (d->destroying) {
+		vdom_stopped(d, VDOM_SHUTOFF, "destroyed");
+	} else if (d->shutdown_seen && d->shutdown_guest && !strcmp(d->shutdown_reason, "guest-reset")) {
+		if (action_restarts(def->on_reboot))
+			vdom_restart(d, "guest reboot");
+		else
+			vdom_stopped(d, VDOM_SHUTOFF, "shutdown");
+	} else if (d->shutdown_seen && d->shutdown_guest && !strcmp(d->shutdown_reason, "guest-panic")) {
+		if (action_restarts(def->on_crash))
+			vdom_restart(d, "guest crash");
+		else
+			vdom_stopped(d, VDOM_CRASHED, "panicked");
+	} else if (d->shutdown_seen) {
+		if (d->shutdown_guest && action_restarts(def->on_poweroff))
+			vdom_restart(d, "guest poweroff");
+		else
+			vdom_stopped(d, VDOM_SHUTOFF, "shutdown");
+	} else {
+		/* Gone without a SHUTDOWN event: the VMM crashed or was killed. */
+		if (action_restarts(def->on_crash))
+			vdom_restart(d, "VMM crash");
+		else
+			vdom_stopped(d, VDOM_CRASHED, "unknown");
+	}
+}
+
+static void vdom_on_event(void *opaque, const char *event, json_object *data)
+{
+	struct vdom *d = opaque;
+	json_object *v;
+
+	if (!strcmp(event, "SHUTDOWN")) {
+		d->shutdown_seen = true;
+		d->shutdown_guest = json_object_object_get_ex(data, "guest", &v) && json_object_get_boolean(v);
+		g_strlcpy(d->shutdown_reason,
+			json_object_object_get_ex(data, "reason", &v) ? json_object_get_string(v) : "",
+			sizeof(d->shutdown_reason));
+	} else if (!strcmp(event, "STOP") && d->expect_stop) {
+		d->expect_stop--;
+	} else if (!strcmp(event, "RESUME") && d->expect_resume) {
+		d->expect_resume--;
+	} else if (!strcmp(event, "STOP") && !d->shutdown_seen && d->state == VDOM_RUNNING) {
+		d->state = VDOM_PAUSED;
+		d->reason = "user";
+		vdom_emit(d, "suspended", "paused");
+	} else if (!strcmp(event, "RESUME") && d->state == VDOM_PAUSED) {
+		d->state = VDOM_RUNNING;
+		d->reason = "unpaused";
+		vdom_emit(d, "resumed", "unpaused");
+	} else if (!strcmp(event, "RESET")) {
+		vdom_emit(d, "rebooted", "reset");
+	} else if (!strcmp(event, "POWERDOWN")) {
+		vdom_emit(d, "shutdown", "powerdown requested");
+	}
+}
+
+/* ---- actions ---- */
+
+static int vdom_need_active(struct vdom *d)
+{
+	if (d->state != VDOM_RUNNING && d->state != VDOM_PAUSED)
+		return err_set(ERR_BUSY, "domain '%s' is not running", vdom_def(d)->name);
+	if (!d->qmp)
+		return err_set(ERR_IO, "domain '%s': no QMP connection to its VMM", vdom_def(d)->name);
+	return 0;
+}
+
+static int vdom_qmp_simple(struct vdom *d, const char *cmd)
+{
+	json_object *r;
+
+	if (vdom_need_active(d) < 0)
+		return -1;
+	r = qmpc_command(d->qmp, cmd, NULL);
+	if (!r)
+		return err_prefix("domain '%s'", vdom_def(d)->name);
+	json_object_put(r);
+	return 0;
+}
+
+int vdom_shutdown(struct vdom *d)
+{
+	return vdom_qmp_simple(d, "system_powerdown");
+}
+
+int vdom_reboot(struct vdom *d)
+{
+	return vdom_qmp_simple(d, "system_reset");
+}
+
+int vdom_suspend(struct vdom *d)
+{
+	if (d->state == VDOM_PAUSED)
+		return err_set(ERR_BUSY, "domain '%s' is already paused", vdom_def(d)->name);
+	if (vdom_qmp_simple(d, "stop") < 0)
+		return -1;
+	if (d->state == VDOM_RUNNING) {
+		d->expect_stop++;
+		d->state = VDOM_PAUSED;
+		d->reason = "user";
+		vdom_emit(d, "suspended", "paused");
+	}
+	return 0;
+}
+
+int vdom_resume(struct vdom *d)
+{
+	if (d->state == VDOM_RUNNING)
+		return err_set(ERR_BUSY, "domain '%s' is not paused", vdom_def(d)->name);
+	if (vdom_qmp_simple(d, "cont") < 0)
+		return -1;
+	if (d->state == VDOM_PAUSED) {
+		d->expect_resume++;
+		d->state = VDOM_RUNNING;
+		d->reason = "unpaused";
+		vdom_emit(d, "resumed", "unpaused");
+	}
+	return 0;
+}
+
+int vdom_destroy(struct vdom *d)
+{
+	if (d->state != VDOM_RUNNING && d->state != VDOM_PAUSED)
+		return err_set(ERR_BUSY, "domain '%s' is not running", vdom_def(d)->name);
+	d->destroying = true;
+	if (d->qmp) {
+		json_object *r = qmpc_command(d->qmp, "quit", NULL);
+		json_object_put(r);
+		err_clear();
+	}
+	if (!vdom_wait_exit(d, 3000)) {
+		kill(d->pid, SIGKILL);
+		if (!vdom_wait_exit(d, 3000))
+			return err_set(ERR_BUSY, "domain '%s': VMM %d does not die", vdom_def(d)->name, (int)d->pid);
+	}
+	vdom_stopped(d, VDOM_SHUTOFF, "destroyed");
+	return 0;
+}
+
+int vdom_set_autostart(struct vdom *d, bool on)
+{
+	autofree char *path = NULL;
+
+	if (!d->def)
+		return err_set(ERR_INVALID, "transient domain '%s' cannot autostart", vdom_def(d)->name);
+	path = autostart_path(d->vd, d->def->name);
+	if (on) {
+		if (store_write_file(path, "", 0, 0600) < 0)
+			return -1;
+	} else if (unlink(path) < 0 && errno != ENOENT) {
+		return err_set_errno(ERR_IO, errno, "cannot remove %s", path);
+	}
+	d->autostart = on;
+	return 0;
+}
+
+struct vdom *vdom_define(struct vd *vd, const char *xml, size_t len, bool *created)
+{
+	struct dom_def *def = dom_parse_xml(xml, len, DOM_PARSE_VALIDATE);
+	struct vdom *d, *other;
+	autofree char *text = NULL, *path = NULL;
+	GHashTableIter it;
+	gpointer v;
+	char uuid[DOM_UUID_STRLEN + 1];
+
+	if (!def)
+		return NULL;
+	d = g_hash_table_lookup(vd->domains, def->name);
+	if (d && memcmp(vdom_def(d)->uuid, def->uuid, DOM_UUID_LEN)) {
+		dom_uuid_format(vdom_def(d)->uuid, uuid);
+		err_set(ERR_EXISTS, "domain '%s' already exists with uuid %s", def->name, uuid);
+		dom_def_free(def);
+		return NULL;
+	}
+	g_hash_table_iter_init(&it, vd->domains);
+	while (g_hash_table_iter_next(&it, NULL, &v)) {
+		other = v;
+		if (other != d && !memcmp(vdom_def(other)->uuid, def->uuid, DOM_UUID_LEN)) {
+			dom_uuid_format(def->uuid, uuid);
+			err_set(ERR_EXISTS, "domain '%s' already has uuid %s", vdom_def(other)->name, uuid);
+			dom_def_free(def);
+			return NULL;
+		}
+	}
+	text = dom_format_xml(def, DOM_FORMAT_INACTIVE);
+	path = config_path(vd, def->name);
+	/* The file first: a failed write leaves the earlier definition in place. */
+	if (!text || store_write_file(path, text, strlen(text), 0600) < 0) {
+		dom_def_free(def);
+		return NULL;
+	}
+	*created = !d || !d->def;
+	if (d) {
+		dom_def_free(d->def);
+		d->def = def;
+	} else {
+		d = vdom_new(vd, def);
+		g_hash_table_insert(vd->domains, g_strdup(def->name), d);
+	}
+	vdom_emit(d, "defined", *created ? "added" : "updated");
+	return d;
+}
+
+int vdom_undefine(struct vdom *d)
+{
+	struct vd *vd = d->vd;
+	autofree char *path = NULL, *apath = NULL;
+	char name[DOM_NAME_MAX + 1];
+
+	if (!d->def)
+		return err_set(ERR_INVALID, "domain '%s' is not persistent", vdom_def(d)->name);
+	g_strlcpy(name, d->def->name, sizeof(name));
+	path = config_path(vd, name);
+	apath = autostart_path(vd, name);
+	if (unlink(path) < 0 && errno != ENOENT)
+		return err_set_errno(ERR_IO, errno, "cannot remove %s", path);
+	unlink(apath);
+	vdom_emit(d, "undefined", "removed");
+	if (d->live) {
+		/* A running domain becomes transient, as in libvirt. */
+		dom_def_free(d->def);
+		d->def = NULL;
+		d->autostart = false;
+	} else {
+		g_hash_table_remove(vd->domains, name);
+	}
+	return 0;
+}
+
+json_object *vdom_info_json(struct vdom *d)
+{
+	const struct dom_def *def = vdom_def(d);
+	json_object *o = json_object_new_object();
+	char uuid[DOM_UUID_STRLEN + 1];
+	uint64_t cpu_ns = 0;
+
+	dom_uuid_format(def->uuid, uuid);
+	if (d->live)
+		host_proc_cpu_ns(d->pid, &cpu_ns);
+	json_object_object_add(o, "name", json_object_new_string(def->name));
+	json_object_object_add(o, "uuid", json_object_new_string(uuid));
+	json_object_object_add(o, "id", json_object_new_int(d->id));
+	json_object_object_add(o, "state", json_object_new_string(vdom_state_name(d->state)));
+	json_object_object_add(o, "state_code", json_object_new_int(d->state));
+	json_object_object_add(o, "reason", json_object_new_string(d->reason));
+	json_object_object_add(o, "os_type", json_object_new_string("hvm"));
+	json_object_object_add(o, "max_memory_kib", json_object_new_uint64(def->memory_kib));
+	json_object_object_add(o, "memory_kib", json_object_new_uint64(def->current_memory_kib));
+	json_object_object_add(o, "vcpus", json_object_new_int((int)def->vcpus_current));
+	json_object_object_add(o, "max_vcpus", json_object_new_int((int)def->vcpus_max));
+	json_object_object_add(o, "cpu_time_ns", json_object_new_uint64(cpu_ns));
+	json_object_object_add(o, "persistent", json_object_new_boolean(d->def != NULL));
+	json_object_object_add(o, "autostart", json_object_new_boolean(d->autostart));
+	if (d->live)
+		json_object_object_add(o, "pid", json_object_new_int(d->pid));
+	return o;
+}
+
+static long long proc_status_kib(pid_t pid, const char *key)
+{
+	char path[64], line[256];
+	size_t kl = strlen(key);
+	long long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, kl) && line[kl] == ':') {
+			sscanf(line + kl + 1, "%lld", &v);
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
+json_object *vdom_stats_json(struct vdom *d)
+{
+	const struct dom_def *def = vdom_def(d);
+	json_object *o = json_object_new_object(), *cpu = json_object_new_object();
+	json_object *mem = json_object_new_object(), *vcpu = json_object_new_object();
+	uint64_t cpu_ns = 0;
+
+	json_object_object_add(o, "name", json_object_new_string(def->name));
+	json_object_object_add(o, "state", json_object_new_string(vdom_state_name(d->state)));
+	json_object_object_add(o, "state_code", json_object_new_int(d->state));
+	if (d->live)
+		host_proc_cpu_ns(d->pid, &cpu_ns);
+	json_object_object_add(cpu, "time_ns", json_object_new_uint64(cpu_ns));
+	json_object_object_add(o, "cpu", cpu);
+	json_object_object_add(mem, "max_kib", json_object_new_uint64(def->memory_kib));
+	json_object_object_add(mem, "current_kib", json_object_new_uint64(def->current_memory_kib));
+	json_object_object_add(mem, "rss_kib", json_object_new_int64(d->live ? proc_status_kib(d->pid, "VmRSS") : 0));
+	json_object_object_add(o, "memory", mem);
+	json_object_object_add(vcpu, "current", json_object_new_int((int)def->vcpus_current));
+	json_object_object_add(vcpu, "maximum", json_object_new_int((int)def->vcpus_max));
+	if (d->qmp) {
+		json_object *r = qmpc_command(d->qmp, "query-cpus-fast", NULL);
+		if (r && json_object_is_type(r, json_type_array))
+			json_object_object_add(vcpu, "online", json_object_new_int((int)json_object_array_length(r)));
+		json_object_put(r);
+		err_clear();
+	}
+	json_object_object_add(o, "vcpu", vcpu);
+	/* No disks or NICs reach vireo-vmm yet: empty lists, not invented counters. */
+	json_object_object_add(o, "block", json_object_new_array());
+	json_object_object_add(o, "net", json_object_new_array());
+	return o;
+}
+
+/* ---- start-up: configs, re-adoption, autostart ---- */
+
+static void vd_load_configs(struct vd *vd)
+{
+	DIR *dir = opendir(vd->paths.domains_dir);
+	struct dirent *e;
+
+	if (!dir)
+		return;
+	while ((e = readdir(dir))) {
+		size_t n = strlen(e->d_name);
+		autofree char *path = NULL, *apath = NULL;
+		struct dom_def *def;
+
+		if (n < 5 || strcmp(e->d_name + n - 4, ".xml"))
+			continue;
+		path = g_strdup_printf("%s/%s", vd->paths.domains_dir, e->d_name);
+		def = dom_parse_file(path, DOM_PARSE_VALIDATE);
+		if (!def || strncmp(def->name, e->d_name, n - 4) || strlen(def->name) != n - 4 ||
+		    g_hash_table_contains(vd->domains, def->name)) {
+			log_error("config %s: %s; moved aside", path,
+				def ? "name does not match the file or is a duplicate" : err_message());
+			dom_def_free(def);
+			store_quarantine(path);
+			continue;
+		}
+		struct vdom *d = vdom_new(vd, def);
+		apath = autostart_path(vd, def->name);
+		d->autostart = access(apath, F_OK) == 0;
+		g_hash_table_insert(vd->domains, g_strdup(def->name), d);
+	}
+	closedir(dir);
+}
+
+static const char *json_str(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : NULL;
+}
+
+static void vd_adopt(struct vd *vd, const char *status_path)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	json_object *o = NULL, *v;
+	struct dom_def *live = NULL;
+	struct vdom *d;
+	const char *xml, *name;
+	pid_t pid;
+	unsigned long long start;
+
+	if (read_file_all(status_path, 4 << 20, &buf, &len) < 0 ||
+	    !(o = json_tokener_parse((char *)buf)) || !(xml = json_str(o, "xml")) ||
+	    !(name = json_str(o, "name")) ||
+	    !(live = dom_parse_xml(xml, strlen(xml), DOM_PARSE_STATUS)) || strcmp(live->name, name)) {
+		log_error("status file %s unreadable (%s); moved aside", status_path, err_message());
+		store_quarantine(status_path);
+		goto out;
+	}
+	pid = json_object_object_get_ex(o, "pid", &v) ? (pid_t)json_object_get_int64(v) : 0;
+	start = json_object_object_get_ex(o, "start_time", &v) ? json_object_get_uint64(v) : 0;
+	d = g_hash_table_lookup(vd->domains, name);
+	if (!d) {
+		/* Transient: its only definition is the live one. */
+		d = vdom_new(vd, live);
+		d->def = NULL;
+		g_hash_table_insert(vd->domains, g_strdup(name), d);
+	}
+	d->live = live;
+	live = NULL;
+	d->pid = pid;
+	d->start_time = start;
+	d->id = json_object_object_get_ex(o, "id", &v) ? json_object_get_int(v) : -1;
+	d->live->id = d->id;
+	if (d->id >= vd->next_id)
+		vd->next_id = d->id + 1;
+	if (!vdom_pid_alive(d)) {
+		/* It ended while vireod was away. vireo-vmm removes its pidfile on a clean
+		 * exit, so a pidfile left behind means it died. */
+		bool crashed = access(d->pid_path, F_OK) == 0;
+		const struct dom_def *def = vdom_def(d);
+		log_warn("domain %s: VMM %d ended while vireod was down (%s)", name, (int)pid,
+			crashed ? "crashed" : "shut down");
+		if (crashed && action_restarts(def->on_crash))
+			vdom_restart(d, "VMM crash while vireod was down");
+		else
+			vdom_stopped(d, crashed ? VDOM_CRASHED : VDOM_SHUTOFF, crashed ? "unknown" : "shutdown");
+		goto out;
+	}
+	d->qmp = qmpc_connect(d->qmp_path, 3000);
+	if (!d->qmp) {
+		log_error("domain %s: VMM %d runs but its QMP is unreachable: %s", name, (int)pid, err_message());
+		d->state = VDOM_RUNNING;
+		d->reason = "unknown";
+		goto out;
+	}
+	json_object *st = qmpc_command(d->qmp, "query-status", NULL);
+	const char *s = st ? json_str(st, "status") : NULL;
+	if (s && (!strcmp(s, "paused") || !strcmp(s, "prelaunch"))) {
+		d->state = VDOM_PAUSED;
+		d->reason = "user";
+	} else {
+		d->state = VDOM_RUNNING;
+		d->reason = "booted";
+	}
+	json_object_put(st);
+	qmpc_set_handlers(d->qmp, vdom_on_event, vdom_on_closed, d);
+	log_info("domain %s: re-adopted VMM %d (%s)", name, (int)pid, vdom_state_name(d->state));
+out:
+	dom_def_free(live);
+	json_object_put(o);
+	free(buf);
+	err_clear();
+}
+
+int vd_load(struct vd *vd)
+{
+	DIR *dir;
+	struct dirent *e;
+	GHashTableIter it;
+	gpointer v;
+	GPtrArray *autos = g_ptr_array_new_with_free_func(g_free);
+
+	vd->domains = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, vdom_free);
+	vd->next_id = 1;
+	vd_load_configs(vd);
+	dir = opendir(vd->paths.run_domains_dir);
+	if (dir) {
+		while ((e = readdir(dir))) {
+			size_t n = strlen(e->d_name);
+			if (n > 7 && !strcmp(e->d_name + n - 7, ".status")) {
+				autofree char *p = g_strdup_printf("%s/%s", vd->paths.run_domains_dir, e->d_name);
+				vd_adopt(vd, p);
+			}
+		}
+		closedir(dir);
+	}
+	g_hash_table_iter_init(&it, vd->domains);
+	while (g_hash_table_iter_next(&it, NULL, &v)) {
+		struct vdom *d = v;
+		if (d->autostart && d->def && d->state == VDOM_SHUTOFF)
+			g_ptr_array_add(autos, g_strdup(d->def->name));
+	}
+	for (guint i = 0; i < autos->len; i++) {
+		struct vdom *d = g_hash_table_lookup(vd->domains, autos->pdata[i]);
+		if (d && vdom_start(d) < 0)
+			log_error("autostart of %s failed: %s", (char *)autos->pdata[i], err_message());
+	}
+	g_ptr_array_free(autos, TRUE);
+	return 0;
+}
+
+void vd_free(struct vd *vd)
+{
+	if (vd->domains)
+		g_hash_table_destroy(vd->domains);
+	g_free(vd->paths.root);
+	g_free(vd->paths.state_dir);
+	g_free(vd->paths.domains_dir);
+	g_free(vd->paths.autostart_dir);
+	g_free(vd->paths.run_dir);
+	g_free(vd->paths.run_domains_dir);
+	g_free(vd->paths.log_dir);
+	g_free(vd->paths.sock_rw);
+	g_free(vd->paths.sock_ro);
+	g_free(vd->vmm_path);
+}

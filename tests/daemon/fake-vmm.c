@@ -1,0 +1,342 @@
+/* A stand-in for vireo-vmm in the daemon's tests (this host cannot run a Linux
+ * guest): it takes vireo-vmm's options, serves QMP on the given socket with the
+ * same commands and events, echoes its serial console, and lets a test act as the
+ * guest: SIGUSR1 powers off, SIGUSR2 reboots, x-crash dies leaving its pidfile. */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+#include <json-c/json.h>
+
+static const char *qmp_path, *serial_path, *pidfile, *name = "fake";
+static int qmp_listen_fd = -1, qmp_fd = -1, ser_listen_fd = -1, ser_fd = -1;
+static bool no_reboot, paused, powerdown_pending;
+static int cpus = 1;
+static volatile sig_atomic_t sig_poweroff, sig_reboot, sig_term;
+static char inbuf[65536];
+static size_t inlen;
+
+static int listen_unix(const char *path)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(a.sun_path)) {
+		fprintf(stderr, "fake-vmm: socket path too long: %s\n", path);
+		exit(1);
+	}
+	strcpy(a.sun_path, path);
+	unlink(path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 4) < 0) {
+		fprintf(stderr, "fake-vmm: cannot listen on %s: %s\n", path, strerror(errno));
+		exit(1);
+	}
+	return fd;
+}
+
+static void send_json(json_object *o)
+{
+	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+
+	if (qmp_fd >= 0) {
+		if (write(qmp_fd, s, strlen(s)) < 0 || write(qmp_fd, "\r\n", 2) < 0) {
+			close(qmp_fd);
+			qmp_fd = -1;
+		}
+	}
+	json_object_put(o);
+}
+
+static void emit(const char *event, json_object *data)
+{
+	json_object *o = json_object_new_object(), *ts = json_object_new_object();
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	json_object_object_add(ts, "seconds", json_object_new_int64(t.tv_sec));
+	json_object_object_add(ts, "microseconds", json_object_new_int64(t.tv_nsec / 1000));
+	json_object_object_add(o, "event", json_object_new_string(event));
+	if (data)
+		json_object_object_add(o, "data", data);
+	json_object_object_add(o, "timestamp", ts);
+	send_json(o);
+}
+
+static json_object *shutdown_data(bool guest, const char *reason)
+{
+	json_object *d = json_object_new_object();
+
+	json_object_object_add(d, "guest", json_object_new_boolean(guest));
+	json_object_object_add(d, "reason", json_object_new_string(reason));
+	return d;
+}
+
+static void clean_exit(int code)
+{
+	if (pidfile)
+		unlink(pidfile);
+	if (qmp_path)
+		unlink(qmp_path);
+	if (serial_path)
+		unlink(serial_path);
+	exit(code);
+}
+
+static void reply(json_object *ret)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "return", ret ? ret : json_object_new_object());
+	send_json(o);
+}
+
+static void reply_error(const char *cls, const char *desc)
+{
+	json_object *o = json_object_new_object(), *e = json_object_new_object();
+
+	json_object_object_add(e, "class", json_object_new_string(cls));
+	json_object_object_add(e, "desc", json_object_new_string(desc));
+	json_object_object_add(o, "error", e);
+	send_json(o);
+}
+
+static void handle_command(json_object *msg)
+{
+	json_object *ex;
+	const char *cmd;
+
+	if (!json_object_object_get_ex(msg, "execute", &ex)) {
+		reply_error("GenericError", "Missing 'execute'");
+		return;
+	}
+	cmd = json_object_get_string(ex);
+	if (!strcmp(cmd, "qmp_capabilities")) {
+		reply(NULL);
+	} else if (!strcmp(cmd, "query-status")) {
+		json_object *r = json_object_new_object();
+		json_object_object_add(r, "status", json_object_new_string(paused ? "paused" : "running"));
+		json_object_object_add(r, "running", json_object_new_boolean(!paused));
+		json_object_object_add(r, "singlestep", json_object_new_boolean(false));
+		reply(r);
+	} else if (!strcmp(cmd, "stop")) {
+		reply(NULL);
+		if (!paused) {
+			paused = true;
+			emit("STOP", NULL);
+		}
+	} else if (!strcmp(cmd, "cont")) {
+		reply(NULL);
+		if (paused) {
+			paused = false;
+			emit("RESUME", NULL);
+		}
+	} else if (!strcmp(cmd, "system_powerdown")) {
+		reply(NULL);
+		emit("POWERDOWN", NULL);
+		/* The "guest" honours the power button unless told to ignore it. */
+		if (!getenv("FAKE_VMM_IGNORE_POWERDOWN"))
+			powerdown_pending = true;
+	} else if (!strcmp(cmd, "system_reset")) {
+		reply(NULL);
+		emit("RESET", shutdown_data(false, "host-qmp-system-reset"));
+	} else if (!strcmp(cmd, "quit")) {
+		reply(NULL);
+		emit("SHUTDOWN", shutdown_data(false, "host-qmp-quit"));
+		clean_exit(0);
+	} else if (!strcmp(cmd, "query-name")) {
+		json_object *r = json_object_new_object();
+		json_object_object_add(r, "name", json_object_new_string(name));
+		reply(r);
+	} else if (!strcmp(cmd, "query-version")) {
+		json_object *r = json_object_new_object(), *q = json_object_new_object();
+		json_object_object_add(q, "major", json_object_new_int(0));
+		json_object_object_add(q, "minor", json_object_new_int(1));
+		json_object_object_add(q, "micro", json_object_new_int(0));
+		json_object_object_add(r, "qemu", q);
+		json_object_object_add(r, "package", json_object_new_string("fake-vmm"));
+		reply(r);
+	} else if (!strcmp(cmd, "query-cpus-fast")) {
+		json_object *arr = json_object_new_array();
+		for (int i = 0; i < cpus; i++) {
+			json_object *c = json_object_new_object();
+			json_object_object_add(c, "cpu-index", json_object_new_int(i));
+			json_object_object_add(c, "thread-id", json_object_new_int(getpid()));
+			json_object_array_add(arr, c);
+		}
+		reply(arr);
+	} else if (!strcmp(cmd, "x-crash")) {
+		/* Die as a crashing VMM does: no SHUTDOWN, pidfile left behind. */
+		_exit(3);
+	} else {
+		reply_error("CommandNotFound", "The command is not found");
+	}
+}
+
+static void on_signal(int sig)
+{
+	if (sig == SIGUSR1)
+		sig_poweroff = 1;
+	else if (sig == SIGUSR2)
+		sig_reboot = 1;
+	else
+		sig_term = 1;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "kernel", required_argument, NULL, 'k' }, { "initrd", required_argument, NULL, 'i' },
+		{ "cmdline", required_argument, NULL, 'a' }, { "memory", required_argument, NULL, 'm' },
+		{ "cpus", required_argument, NULL, 'c' }, { "serial", required_argument, NULL, 's' },
+		{ "qmp", required_argument, NULL, 'q' }, { "name", required_argument, NULL, 'n' },
+		{ "pidfile", required_argument, NULL, 'p' }, { "no-reboot", no_argument, NULL, 'R' },
+		{ "markers", required_argument, NULL, 'M' }, { 0 },
+	};
+	const char *kernel = NULL;
+	struct sigaction sa = { .sa_handler = on_signal };
+	int c;
+
+	while ((c = getopt_long(argc, argv, "k:i:a:m:c:s:q:n:p:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'k': kernel = optarg; break;
+		case 'c': cpus = atoi(optarg) > 0 ? atoi(optarg) : 1; break;
+		case 's': if (!strncmp(optarg, "unix:", 5)) serial_path = optarg + 5; break;
+		case 'q':
+			if (strncmp(optarg, "unix:", 5)) {
+				fprintf(stderr, "fake-vmm: --qmp must be unix:PATH\n");
+				return 2;
+			}
+			qmp_path = optarg + 5;
+			break;
+		case 'n': name = optarg; break;
+		case 'p': pidfile = optarg; break;
+		case 'R': no_reboot = true; break;
+		case 'i': case 'a': case 'm': case 'M': break;
+		default: return 2;
+		}
+	}
+	if (!kernel || access(kernel, R_OK) < 0) {
+		fprintf(stderr, "fake-vmm: kernel %s: %s\n", kernel ? kernel : "(none)",
+			kernel ? strerror(errno) : "missing --kernel");
+		return 1;
+	}
+	if (getenv("FAKE_VMM_FAIL_START")) {
+		fprintf(stderr, "fake-vmm: failing at start as asked\n");
+		return 1;
+	}
+	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGUSR2, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (pidfile) {
+		FILE *f = fopen(pidfile, "w");
+		if (f) {
+			fprintf(f, "%d\n", (int)getpid());
+			fclose(f);
+		}
+	}
+	if (serial_path)
+		ser_listen_fd = listen_unix(serial_path);
+	if (qmp_path)
+		qmp_listen_fd = listen_unix(qmp_path);
+	fprintf(stderr, "fake-vmm: %s running (%d vCPUs)\n", name, cpus);
+	for (;;) {
+		struct pollfd p[4];
+		int n = 0, r;
+
+		if (sig_term) {
+			emit("SHUTDOWN", shutdown_data(false, "host-signal"));
+			clean_exit(0);
+		}
+		if (sig_poweroff || powerdown_pending) {
+			emit("SHUTDOWN", shutdown_data(true, "guest-shutdown"));
+			clean_exit(0);
+		}
+		if (sig_reboot) {
+			sig_reboot = 0;
+			if (no_reboot) {
+				emit("SHUTDOWN", shutdown_data(true, "guest-reset"));
+				clean_exit(0);
+			}
+			emit("RESET", shutdown_data(true, "guest-reset"));
+		}
+		p[n++] = (struct pollfd){ .fd = qmp_fd >= 0 ? qmp_fd : qmp_listen_fd, .events = POLLIN };
+		p[n++] = (struct pollfd){ .fd = ser_fd >= 0 ? ser_fd : ser_listen_fd, .events = POLLIN };
+		r = poll(p, (nfds_t)n, 200);
+		if (r < 0 && errno != EINTR)
+			clean_exit(1);
+		if (r <= 0)
+			continue;
+		if (p[0].fd >= 0 && (p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+			if (qmp_fd < 0) {
+				qmp_fd = accept4(qmp_listen_fd, NULL, NULL, SOCK_CLOEXEC);
+				inlen = 0;
+				if (qmp_fd >= 0) {
+					json_object *g = json_object_new_object(), *q = json_object_new_object();
+					json_object *v = json_object_new_object(), *qe = json_object_new_object();
+					json_object_object_add(qe, "major", json_object_new_int(0));
+					json_object_object_add(qe, "minor", json_object_new_int(1));
+					json_object_object_add(qe, "micro", json_object_new_int(0));
+					json_object_object_add(v, "qemu", qe);
+					json_object_object_add(v, "package", json_object_new_string("fake-vmm"));
+					json_object_object_add(q, "version", v);
+					json_object_object_add(q, "capabilities", json_object_new_array());
+					json_object_object_add(g, "QMP", q);
+					send_json(g);
+				}
+			} else {
+				ssize_t got = read(qmp_fd, inbuf + inlen, sizeof(inbuf) - 1 - inlen);
+				if (got <= 0) {
+					close(qmp_fd);
+					qmp_fd = -1;
+					continue;
+				}
+				inlen += (size_t)got;
+				char *nl;
+				while (qmp_fd >= 0 && (nl = memchr(inbuf, '\n', inlen))) {
+					*nl = 0;
+					json_object *m = json_tokener_parse(inbuf);
+					size_t used = (size_t)(nl - inbuf) + 1;
+					memmove(inbuf, nl + 1, inlen - used);
+					inlen -= used;
+					if (m)
+						handle_command(m);
+					else
+						reply_error("GenericError", "JSON parse error");
+					json_object_put(m);
+				}
+				if (inlen == sizeof(inbuf) - 1)
+					inlen = 0;
+			}
+		}
+		if (p[1].fd >= 0 && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+			if (ser_fd < 0) {
+				ser_fd = accept4(ser_listen_fd, NULL, NULL, SOCK_CLOEXEC);
+				if (ser_fd >= 0) {
+					char banner[128];
+					int len = snprintf(banner, sizeof(banner), "fake-vmm %s console\r\n", name);
+					if (write(ser_fd, banner, (size_t)len) < 0) {
+						close(ser_fd);
+						ser_fd = -1;
+					}
+				}
+			} else {
+				char b[512];
+				ssize_t got = read(ser_fd, b, sizeof(b));
+				if (got <= 0 || write(ser_fd, b, (size_t)got) < 0) {
+					close(ser_fd);
+					ser_fd = -1;
+				}
+			}
+		}
+	}
+}
