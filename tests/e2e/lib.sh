@@ -61,7 +61,7 @@ wait_for_line() {
 #   --script NAME    l2.script=NAME    --cmd 'SH'  run SH in L2 (l2.cmd=base64)
 #   --append ARGS    more kernel arguments (e.g. l2.qga=1)
 qemu_boot_l2() {
-	local smp=1 mem=256 timeout=120 append= drive=()
+	local smp=1 mem=256 timeout=120 append='' drive=()
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--smp) smp=$2; shift ;;

@@ -277,7 +277,7 @@ resolve_soname() {
 }
 
 build_l2_disk() {
-	local x=$out/l2-pkgs root=$out/l2-disk-root p f todo=() done_=() name rp
+	local x=$out/l2-pkgs root=$out/l2-disk-root p f todo=() name rp
 	rm -rf "$x" "$root"
 	mkdir -p "$x" "$root"
 	while read -r p; do
