@@ -39,6 +39,7 @@
 #define VIRTIO_PCI_CAP_NOTIFY 2
 #define VIRTIO_PCI_CAP_ISR 3
 #define VIRTIO_PCI_CAP_DEVICE 4
+#define VIRTIO_PCI_CAP_PCI_CFG 5
 
 #define PCI_CAP_ID_VNDR 0x09
 #define PCI_CAP_ID_MSIX 0x11
@@ -102,6 +103,7 @@ struct virtio_pci {
 	uint64_t pba;
 	uint8_t isr;
 	int msix_cap;
+	int cfg_cap;                 /* VIRTIO_PCI_CAP_PCI_CFG: BAR access through config space */
 	bool needs_reset_logged;
 
 	/* ioeventfds: where BAR 0 is, and whether kicks are wired to it. */
@@ -651,6 +653,56 @@ static void bar_access(void *opaque, uint64_t off, uint8_t *data, uint32_t len, 
 	}
 }
 
+/* ---- VIRTIO_PCI_CAP_PCI_CFG (section 4.1.4.9): a window into BAR 0 through
+ * config space, for drivers that cannot map the BAR yet. ---- */
+
+/* The access the window currently describes: false if it names another
+ * BAR, a width other than 1/2/4, or a range outside BAR 0. */
+static bool cfg_window(struct virtio_pci *vp, uint32_t *off, uint32_t *len)
+{
+	const uint8_t *c = vp->pci.config + vp->cfg_cap;
+
+	memcpy(off, c + 8, 4);
+	memcpy(len, c + 12, 4);
+	*off = le32toh(*off);
+	*len = le32toh(*len);
+	return c[4] == VP_BAR && (*len == 1 || *len == 2 || *len == 4) && *off < VP_BAR_SIZE &&
+	       *len <= VP_BAR_SIZE - *off;
+}
+
+static bool touches_cfg_data(struct virtio_pci *vp, uint32_t offset, uint32_t len)
+{
+	uint32_t d = (uint32_t)vp->cfg_cap + 16;
+
+	return offset < d + 4 && offset + len > d;
+}
+
+static void config_read_hook(struct pci_device *dev, uint32_t offset, uint8_t *data, uint32_t len)
+{
+	struct virtio_pci *vp = dev->opaque;
+	uint32_t off, n, d = (uint32_t)vp->cfg_cap + 16;
+	uint8_t buf[4] = { 0 };
+
+	if (!touches_cfg_data(vp, offset, len) || !cfg_window(vp, &off, &n))
+		return;
+	bar_access(vp, off, buf, n, false);
+	for (uint32_t i = 0; i < len; i++)
+		if (offset + i >= d && offset + i < d + 4)
+			data[i] = buf[offset + i - d];
+}
+
+static void config_write_hook(struct pci_device *dev, uint32_t offset, const uint8_t *data, uint32_t len)
+{
+	struct virtio_pci *vp = dev->opaque;
+	uint32_t off, n;
+
+	msix_config_write(dev, offset, data, len);
+	if (!touches_cfg_data(vp, offset, len) || !cfg_window(vp, &off, &n))
+		return;
+	/* The generic update already stored the written bytes in the data field. */
+	bar_access(vp, off, vp->pci.config + vp->cfg_cap + 16, n, true);
+}
+
 /* ---- creation ---- */
 
 static int add_vendor_cap(struct virtio_pci *vp, uint8_t type, uint32_t off, uint32_t len,
@@ -705,7 +757,15 @@ static int build_config_space(struct virtio_pci *vp)
 	vp->pci.wmask[c + 3] = MSIX_CTRL_ENABLE | MSIX_CTRL_MASKALL;
 	vp->pci.opaque = vp;
 	vp->pci.bar_update = bar_update;
-	vp->pci.config_write = msix_config_write;
+	c = add_vendor_cap(vp, VIRTIO_PCI_CAP_PCI_CFG, 0, 0, 20);
+	if (c < 0)
+		return -1;
+	vp->cfg_cap = c;
+	/* The driver programs bar, offset, length and data. */
+	vp->pci.wmask[c + 4] = 0xff;
+	memset(vp->pci.wmask + c + 8, 0xff, 12);
+	vp->pci.config_read = config_read_hook;
+	vp->pci.config_write = config_write_hook;
 	vp->pci.reset = pci_reset;
 	return 0;
 }

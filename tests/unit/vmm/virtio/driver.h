@@ -21,6 +21,7 @@ struct drv {
 	int slot;
 	uint32_t common, isr, device, notify, notify_mult, msix_cap;
 	uint32_t table, pba;
+	uint32_t cfg_cap;    /* VIRTIO_PCI_CAP_PCI_CFG capability offset */
 };
 
 static inline uint32_t drv_cfg_read(struct drv *d, uint32_t reg, uint32_t len)
@@ -101,6 +102,7 @@ static inline int drv_attach(struct drv *d, int slot)
 			break;
 		case 3: d->isr = drv_cfg_read(d, c + 8, 4); break;
 		case 4: d->device = drv_cfg_read(d, c + 8, 4); break;
+		case 5: d->cfg_cap = c; break;
 		}
 	}
 	drv_cfg_write(d, PCI_BAR0, 4, (uint32_t)DRV_BAR);

@@ -201,7 +201,7 @@ static int fx_setup(void **state, bool readonly, unsigned workers, uint64_t feat
 	assert_non_null(f->b);
 	drv_bus_init(&f->d);
 	assert_int_equal(pci_register_device(f->d.pci, virtio_pci_device(vblk_transport(f->b)), 4), 4);
-	assert_int_equal(drv_attach(&f->d, 4), 4);
+	assert_int_equal(drv_attach(&f->d, 4), 5);
 	assert_true(drv_negotiate(&f->d, V1 | features));
 	drv_msix_vector(&f->d, 0, 0xfee00000, 0x30);
 	drv_msix_vector(&f->d, 1, 0xfee00000, 0x31);

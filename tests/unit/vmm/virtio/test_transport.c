@@ -39,7 +39,7 @@ static int setup_with(void **state, bool iothread)
 	assert_non_null(f->rng);
 	drv_bus_init(&f->d);
 	assert_int_equal(pci_register_device(f->d.pci, virtio_pci_device(vrng_transport(f->rng)), 3), 3);
-	assert_int_equal(drv_attach(&f->d, 3), 3);   /* common, notify, ISR (rng has no config) */
+	assert_int_equal(drv_attach(&f->d, 3), 4);   /* common, notify, ISR, PCI cfg (rng has no config) */
 	*state = f;
 	return 0;
 }
@@ -330,6 +330,38 @@ static void test_virtio_pci_machine_reset_resets_device_and_msix(void **state)
 	assert_int_equal(drv_rd(&f->d, f->d.common + DRV_Q_ENABLE, 2), 0);
 }
 
+static void test_virtio_pci_cfg_capability_reaches_bar_through_config_space(void **state)
+{
+	struct fx *f = *state;
+	uint32_t c = f->d.cfg_cap;
+
+	assert_int_not_equal(c, 0);
+	/* Window on device_status (common config + 0x14), one byte. */
+	drv_cfg_write(&f->d, c + 4, 1, 0);
+	drv_cfg_write(&f->d, c + 8, 4, f->d.common + DRV_STATUS);
+	drv_cfg_write(&f->d, c + 12, 4, 1);
+	drv_cfg_write(&f->d, c + 16, 1, VIRTIO_STATUS_ACKNOWLEDGE);
+	assert_int_equal(drv_status(&f->d), VIRTIO_STATUS_ACKNOWLEDGE);
+	assert_int_equal(drv_cfg_read(&f->d, c + 16, 1), VIRTIO_STATUS_ACKNOWLEDGE);
+	/* Four bytes of num_queues|status|generation through the window. */
+	drv_cfg_write(&f->d, c + 8, 4, f->d.common + DRV_NUM_QUEUES);
+	drv_cfg_write(&f->d, c + 12, 4, 4);
+	assert_int_equal(drv_cfg_read(&f->d, c + 16, 4) & 0xffffff, 0x010001);
+	/* Bad windows do nothing: another BAR, width 3, past the BAR's end. */
+	drv_cfg_write(&f->d, c + 4, 1, 2);
+	drv_cfg_write(&f->d, c + 16, 4, 0);
+	assert_int_equal(drv_status(&f->d), VIRTIO_STATUS_ACKNOWLEDGE);
+	drv_cfg_write(&f->d, c + 4, 1, 0);
+	drv_cfg_write(&f->d, c + 12, 4, 3);
+	drv_cfg_write(&f->d, c + 16, 4, 0);
+	drv_cfg_write(&f->d, c + 8, 4, 0x7ffe);
+	drv_cfg_write(&f->d, c + 12, 4, 4);
+	drv_cfg_write(&f->d, c + 16, 4, 0);
+	drv_cfg_write(&f->d, c + 8, 4, 0xfffffffc);
+	drv_cfg_write(&f->d, c + 16, 4, 0);
+	assert_int_equal(drv_status(&f->d), VIRTIO_STATUS_ACKNOWLEDGE);
+}
+
 static void test_virtio_pci_hostile_register_storm_does_not_crash(void **state)
 {
 	struct fx *f = *state;
@@ -343,8 +375,16 @@ static void test_virtio_pci_hostile_register_storm_does_not_crash(void **state)
 		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
 		off = (x >> 8) % 0x8000;
 		v = x * 0x9e3779b97f4a7c15ULL;
-		/* Leave MSI-X control and device reset in play; that is the point. */
-		if (x & 1)
+		/* Leave MSI-X control and device reset in play; that is the point.
+		 * Every fourth access goes to the capabilities in config space. */
+		if ((x & 6) == 6) {
+			uint32_t reg = 0x40 + (uint32_t)((x >> 20) % 0xc0);
+
+			if (x & 1)
+				drv_cfg_write(&f->d, reg & ~3u, 4, (uint32_t)v);
+			else
+				drv_cfg_read(&f->d, reg, 1);
+		} else if (x & 1)
 			drv_wr(&f->d, off, lens[(x >> 4) & 3], v);
 		else
 			drv_rd(&f->d, off, lens[(x >> 4) & 3]);
@@ -419,6 +459,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_virtio_pci_msix_table_write_reroutes_vector, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_virtio_pci_reset_clears_status_features_and_queues, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_virtio_pci_machine_reset_resets_device_and_msix, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_virtio_pci_cfg_capability_reaches_bar_through_config_space, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_virtio_pci_hostile_register_storm_does_not_crash, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_virtio_pci_ioeventfd_follows_driver_ok_and_bar_moves, setup_iothread, teardown),
 		cmocka_unit_test_setup_teardown(test_virtio_pci_iothread_serves_kicks_from_the_eventfd, setup_iothread, teardown),
