@@ -1,0 +1,148 @@
+/* libvireo: the public C API of vireo (libvirt's role). A connection speaks
+ * vireod's REST API (docs/api.yaml) over its unix socket; every call that may
+ * grow takes `unsigned int flags` (pass 0); errors go through one error object. */
+#ifndef VIREO_VIREO_H
+#define VIREO_VIREO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VIREO_VERSION_MAJOR 0
+#define VIREO_VERSION_MINOR 1
+#define VIREO_VERSION_MICRO 0
+
+typedef struct vireo_conn vireo_conn;
+typedef struct vireo_domain vireo_domain;
+
+/* ---- errors ---- */
+
+typedef enum {
+	VIREO_ERR_OK = 0,
+	VIREO_ERR_INTERNAL,        /* the daemon or the library failed */
+	VIREO_ERR_INVALID_ARG,     /* a bad argument, XML document or URI */
+	VIREO_ERR_NO_CONNECT,      /* the daemon's socket cannot be reached */
+	VIREO_ERR_NO_DOMAIN,       /* no domain with that name or uuid */
+	VIREO_ERR_EXISTS,          /* name or uuid already taken */
+	VIREO_ERR_OPERATION_INVALID, /* not in this state (start a running domain...) */
+	VIREO_ERR_READ_ONLY,       /* a mutation on a read-only connection */
+	VIREO_ERR_UNSUPPORTED,     /* valid, but not implemented here */
+	VIREO_ERR_PROTOCOL,        /* an answer the library does not understand */
+	VIREO_ERR_NO_MEMORY,
+} vireo_error_code;
+
+typedef struct {
+	vireo_error_code code;
+	int http_status;           /* 0 if no answer came */
+	char code_name[32];        /* the daemon's code word: "not-found", "read-only" ... */
+	char message[1024];
+} vireo_error;
+
+/* The last error of the calling thread; never NULL (code VIREO_ERR_OK if none). */
+const vireo_error *vireo_get_last_error(void);
+void vireo_reset_last_error(void);
+
+/* ---- connections ---- */
+
+enum {
+	VIREO_CONNECT_RO = 1u << 0,   /* use the read-only socket: queries only */
+};
+
+/* uri: "vireo:///system", "vireo:///system?socket=PATH", or NULL for
+ * $VIREO_DEFAULT_URI, else $VIREO_ROOT (a vireod --root DIR), else the system
+ * daemon. Nothing is sent until the first call; NULL on a bad URI. */
+vireo_conn *vireo_connect(const char *uri, unsigned int flags);
+int vireo_conn_close(vireo_conn *conn);
+/* The socket path this connection uses. */
+const char *vireo_conn_get_socket(const vireo_conn *conn);
+int vireo_conn_is_read_only(const vireo_conn *conn);
+/* The daemon's version ("0.1.0"); free() the string. */
+char *vireo_conn_get_version(vireo_conn *conn, unsigned int flags);
+/* The library's version as major*1000000 + minor*1000 + micro. */
+unsigned long vireo_get_lib_version(void);
+
+typedef struct {
+	char model[32];             /* "x86_64" */
+	uint64_t memory_kib;
+	unsigned int cpus;
+	unsigned int mhz;
+	unsigned int nodes;         /* NUMA cells */
+	unsigned int sockets;
+	unsigned int cores;         /* per socket */
+	unsigned int threads;       /* per core */
+} vireo_node_info;
+
+int vireo_node_get_info(vireo_conn *conn, vireo_node_info *info, unsigned int flags);
+/* The daemon's host report as JSON text (KSM, KVM...); free() it. */
+char *vireo_node_get_info_json(vireo_conn *conn, unsigned int flags);
+
+/* ---- domains ---- */
+
+/* libvirt's state numbers. */
+typedef enum {
+	VIREO_DOMAIN_NOSTATE = 0,
+	VIREO_DOMAIN_RUNNING = 1,
+	VIREO_DOMAIN_PAUSED = 3,
+	VIREO_DOMAIN_SHUTOFF = 5,
+	VIREO_DOMAIN_CRASHED = 6,
+} vireo_domain_state;
+
+enum {
+	VIREO_LIST_ACTIVE = 1u << 0,
+	VIREO_LIST_INACTIVE = 1u << 1,   /* neither or both: all */
+};
+
+enum {
+	VIREO_XML_INACTIVE = 1u << 0,    /* the persistent config, not the running copy */
+};
+
+typedef struct {
+	vireo_domain_state state;
+	char reason[32];            /* "booted", "user", "shutdown", "destroyed", "unknown" ... */
+	uint64_t max_mem_kib;
+	uint64_t memory_kib;
+	unsigned int nr_vcpus;
+	uint64_t cpu_time_ns;
+} vireo_domain_info;
+
+/* Fills *domains with a NULL-terminated array (free each with vireo_domain_free
+ * and the array with free()); returns the count or -1. */
+int vireo_conn_list_domains(vireo_conn *conn, vireo_domain ***domains, unsigned int flags);
+vireo_domain *vireo_domain_lookup_by_name(vireo_conn *conn, const char *name);
+vireo_domain *vireo_domain_lookup_by_uuid_string(vireo_conn *conn, const char *uuid);
+/* Define or redefine a persistent domain from libvirt-style XML. */
+vireo_domain *vireo_domain_define_xml(vireo_conn *conn, const char *xml, unsigned int flags);
+int vireo_domain_undefine(vireo_domain *dom, unsigned int flags);
+int vireo_domain_create(vireo_domain *dom, unsigned int flags);      /* start */
+int vireo_domain_shutdown(vireo_domain *dom, unsigned int flags);    /* ACPI power button */
+int vireo_domain_destroy(vireo_domain *dom, unsigned int flags);     /* stop at once */
+int vireo_domain_reboot(vireo_domain *dom, unsigned int flags);
+int vireo_domain_suspend(vireo_domain *dom, unsigned int flags);
+int vireo_domain_resume(vireo_domain *dom, unsigned int flags);
+int vireo_domain_set_autostart(vireo_domain *dom, int autostart, unsigned int flags);
+/* Returns 0/1 into *autostart. */
+int vireo_domain_get_autostart(vireo_domain *dom, int *autostart);
+int vireo_domain_get_info(vireo_domain *dom, vireo_domain_info *info, unsigned int flags);
+int vireo_domain_get_state(vireo_domain *dom, int *state, char reason[32], unsigned int flags);
+/* Domain XML (VIREO_XML_INACTIVE); free() it. */
+char *vireo_domain_get_xml_desc(vireo_domain *dom, unsigned int flags);
+/* Statistics as JSON text (cpu, memory, vcpu, block, net); free() it. */
+char *vireo_domain_get_stats_json(vireo_domain *dom, unsigned int flags);
+const char *vireo_domain_get_name(const vireo_domain *dom);
+const char *vireo_domain_get_uuid_string(const vireo_domain *dom);
+/* Id when the domain was looked up or last updated; -1 when shut off. */
+int vireo_domain_get_id(const vireo_domain *dom);
+int vireo_domain_is_persistent(const vireo_domain *dom);
+void vireo_domain_free(vireo_domain *dom);
+
+/* State and reason words as virsh prints them. */
+const char *vireo_domain_state_name(int state);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
