@@ -200,6 +200,9 @@ copy_with_libs() {
 	for f in "$@" $(ldd "$@" 2>/dev/null | grep -o '/[^ ]*' | sort -u); do
 		[ -e "$f" ] || continue
 		mkdir -p "$root/$(dirname "$f")"
+		# It may replace a busybox applet link: write a new file, never through the link (its
+		# target, /bin/busybox, would resolve on this host).
+		rm -f "$root/$f"
 		cp -L "$f" "$root/$f"
 	done
 }
@@ -210,8 +213,9 @@ build_l1_initrd() {
 	mkdir -p "$root"/{proc,sys,dev,run,tmp,root,etc,lab/mods,lib64,lib/x86_64-linux-gnu}
 	install_busybox "$root"
 	# glibc runtime so that dynamically linked host programs run in L1 (others: --bin), and bash,
-	# pgrep/pkill, flock and ss for test scripts (busybox has none of them).
-	copy_with_libs "$root" /bin/bash /usr/bin/pgrep /usr/bin/pkill /usr/bin/flock /usr/bin/ss \
+	# pgrep/pkill, flock and ss for test scripts (busybox has none of them), and GNU timeout (busybox's
+	# returns the killed program's status, not 124).
+	copy_with_libs "$root" /bin/bash /usr/bin/pgrep /usr/bin/pkill /usr/bin/flock /usr/bin/ss /usr/bin/timeout \
 		/lib64/ld-linux-x86-64.so.2 \
 		/lib/x86_64-linux-gnu/{libc.so.6,libm.so.6,libgcc_s.so.1,libpthread.so.0,libdl.so.2,librt.so.1}
 	printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' > "$root/etc/passwd"
