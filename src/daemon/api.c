@@ -205,7 +205,7 @@ static void h_autostart(struct api_req *r)
 
 	if (!d)
 		return;
-	o = r->body_len ? json_tokener_parse(r->body) : NULL;
+	o = r->body_len ? store_parse_json(r->body, r->body_len) : NULL;
 	if (!o || !json_object_object_get_ex(o, "autostart", &v) || !json_object_is_type(v, json_type_boolean)) {
 		json_object_put(o);
 		api_reply_error(r, 400, "invalid-argument", "body must be {\"autostart\": true|false}");

@@ -64,7 +64,8 @@ struct vdom {
 	int64_t restart_window;
 };
 
-/* store.c: atomic files. */
+/* store.c: atomic files, and JSON from a buffer that need not end in NUL. */
+json_object *store_parse_json(const char *data, size_t len);
 int store_write_file(const char *path, const char *data, size_t len, mode_t mode);
 int store_mkdir_p(const char *path, mode_t mode);
 /* Move a file that could not be read aside as PATH.corrupt-EPOCH; never deletes. */

@@ -849,7 +849,7 @@ static void vd_adopt(struct vd *vd, const char *status_path)
 	unsigned long long start;
 
 	if (read_file_all(status_path, 4 << 20, &buf, &len) < 0 ||
-	    !(o = json_tokener_parse((char *)buf)) || !(xml = json_str(o, "xml")) ||
+	    !(o = store_parse_json((char *)buf, len)) || !(xml = json_str(o, "xml")) ||
 	    !(name = json_str(o, "name")) ||
 	    !(live = dom_parse_xml(xml, strlen(xml), DOM_PARSE_STATUS)) || strcmp(live->name, name)) {
 		log_error("status file %s unreadable (%s); moved aside", status_path, err_message());

@@ -106,3 +106,25 @@ int store_quarantine(const char *path)
 		return err_set_errno(ERR_IO, errno, "cannot move %s aside", path);
 	return 0;
 }
+
+json_object *store_parse_json(const char *data, size_t len)
+{
+	struct json_tokener *tok;
+	json_object *o;
+
+	if (len > INT32_MAX) {
+		err_set(ERR_INVALID, "JSON text over 2 GiB");
+		return NULL;
+	}
+	/* json-c's default depth (32) bounds nesting bombs. */
+	tok = json_tokener_new();
+	o = json_tokener_parse_ex(tok, data, (int)len);
+	if (!o || json_tokener_get_error(tok) != json_tokener_success ||
+	    json_tokener_get_parse_end(tok) != len) {
+		err_set(ERR_INVALID, "invalid JSON: %s", json_tokener_error_desc(json_tokener_get_error(tok)));
+		json_object_put(o);
+		o = NULL;
+	}
+	json_tokener_free(tok);
+	return o;
+}
