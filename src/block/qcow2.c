@@ -479,11 +479,6 @@ static int qcow2_open_state(struct blk *b)
 	free(hdr);
 	hdr = NULL;
 	if (!b->read_only) {
-		if (s->nb_snapshots) {
-			err_set(ERR_UNSUPPORTED, "'%s': writing to qcow2 images with internal snapshots is not supported; open it read-only",
-				b->filename);
-			goto fail;
-		}
 		if (s->autoclear) {
 			/* Features we do not maintain (e.g. bitmaps) must be marked stale. */
 			uint64_t z = 0;
@@ -781,7 +776,52 @@ static int qcow2_preadv(struct blk *b, const struct iovec *iov, int cnt, uint64_
 
 /* ---- writes ---- */
 
-/* L2 table for writing at guest offset off: allocated if missing. */
+/* The active L1 entry l1i shares its L2 table with an internal snapshot: give
+ * the active image its own copy. Data clusters keep their refcounts (still one
+ * reference per L1 table); the shared table loses the active reference. */
+static int cow_l2(struct blk *b, uint64_t l1i, uint8_t **table, uint64_t *l2off)
+{
+	struct qcow2 *s = qcow2_state(b);
+	uint64_t cs = s->cluster_size, old = *l2off, nl2, be, rc;
+	uint64_t *copy = malloc(cs);
+
+	if (!copy)
+		return err_set(ERR_NOMEM, "out of memory");
+	memcpy(copy, *table, cs);
+	for (uint64_t i = 0; i < (cs >> 3); i++) {
+		uint64_t e = be64toh(copy[i]);
+		enum qcow2_ctype t = qcow2_entry_type(s, e);
+		if (t != QCOW2_NORMAL && t != QCOW2_ZERO_ALLOC)
+			continue;
+		if (qcow2_get_refcount(b, (e & QCOW2_L2E_OFFSET_MASK) >> s->cluster_bits, &rc) < 0)
+			goto fail;
+		e = rc == 1 ? e | QCOW2_OFLAG_COPIED : e & ~QCOW2_OFLAG_COPIED;
+		copy[i] = htobe64(e);
+	}
+	if (qcow2_alloc_clusters(b, 1, &nl2) < 0)
+		goto fail;
+	qcow2_cache_drop(&s->l2c, nl2);
+	qcow2_cache_drop(&s->rbc, nl2);
+	if (blk_fd_pwrite(b, copy, cs, nl2) < 0 || qcow2_barrier(b) < 0)
+		goto fail;
+	s->file_size = MAX(s->file_size, nl2 + cs);
+	be = htobe64(nl2 | QCOW2_OFLAG_COPIED);
+	if (blk_fd_pwrite(b, &be, 8, s->l1_offset + l1i * 8) < 0)
+		goto fail;
+	s->l1[l1i] = nl2 | QCOW2_OFLAG_COPIED;
+	free(copy);
+	if (qcow2_update_refcount(b, old >> s->cluster_bits, 1, -1) < 0)
+		return -1;
+	*l2off = nl2;
+	*table = qcow2_l2_table(b, nl2);
+	return *table ? 0 : -1;
+fail:
+	free(copy);
+	return -1;
+}
+
+/* L2 table for writing at guest offset off: allocated if missing, copied if
+ * shared with an internal snapshot. */
 static int get_l2_for_write(struct blk *b, uint64_t off, uint8_t **table, uint64_t *l2off)
 {
 	struct qcow2 *s = qcow2_state(b);
@@ -789,12 +829,8 @@ static int get_l2_for_write(struct blk *b, uint64_t off, uint8_t **table, uint64
 
 	if (get_l2(b, off, table, l2off) < 0)
 		return -1;
-	if (*table) {
-		if (!(s->l1[l1i] & QCOW2_OFLAG_COPIED))
-			return err_set(ERR_UNSUPPORTED, "'%s': L2 table %llu is shared (internal snapshot); copy-on-write of L2 tables is not supported",
-				       b->filename, (unsigned long long)l1i);
-		return 0;
-	}
+	if (*table)
+		return (s->l1[l1i] & QCOW2_OFLAG_COPIED) ? 0 : cow_l2(b, l1i, table, l2off);
 	if (qcow2_alloc_clusters(b, 1, &nl2) < 0)
 		return -1;
 	qcow2_cache_drop(&s->l2c, nl2);
@@ -1016,11 +1052,10 @@ static int zero_clusters(struct blk *b, uint64_t first, uint64_t count, enum zer
 			return -1;
 		if (!t && need_table && get_l2_for_write(b, cur, &t, &l2off) < 0)
 			return -1;
+		if (t && !(s->l1[cur >> (s->cluster_bits + s->l2_bits)] & QCOW2_OFLAG_COPIED) &&
+		    get_l2_for_write(b, cur, &t, &l2off) < 0)
+			return -1;
 		if (t) {
-			uint64_t l1i = cur >> (s->cluster_bits + s->l2_bits);
-			if (!(s->l1[l1i] & QCOW2_OFLAG_COPIED))
-				return err_set(ERR_UNSUPPORTED, "'%s': L2 table %llu is shared (internal snapshot)",
-					       b->filename, (unsigned long long)l1i);
 			uint64_t *old = malloc(2 * k * 8), *neu = old + k;
 			int rc = -1;
 			if (!old)
