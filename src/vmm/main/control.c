@@ -90,18 +90,12 @@ static int cmd_system_powerdown(void *opaque, struct json_object *args, struct j
 static int cmd_system_reset(void *opaque, struct json_object *args, struct json_object **ret)
 {
 	struct vm *vm = opaque;
-	bool paused = vm->state == VM_STATE_PAUSED;
 
 	(void)ret;
 	if (qmp_args_check(args, no_args) < 0)
 		return -1;
 	control_event_reset(vm, false, "host-qmp-system-reset");
-	if (machine_reset(vm) < 0)
-		return -1;
-	/* As in QEMU, a paused guest stays paused after a reset. */
-	if (paused)
-		vm_pause_all(vm);
-	return 0;
+	return machine_reset(vm);
 }
 
 static int cmd_quit(void *opaque, struct json_object *args, struct json_object **ret)

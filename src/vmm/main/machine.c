@@ -206,7 +206,9 @@ int machine_reset(struct vm *vm)
 	machine_reset_devices(vm);
 	if (machine_load_boot(vm) < 0)
 		return -1;
-	vm_resume_all(vm);
+	/* As in QEMU, a guest paused by QMP stays paused across a reset. */
+	if (vm->state == VM_STATE_RUNNING)
+		vm_resume_all(vm);
 	return 0;
 }
 
