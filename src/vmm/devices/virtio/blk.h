@@ -80,6 +80,7 @@ struct vblk_req {
 	uint8_t result;            /* VIRTIO_BLK_S_* once done */
 	uint32_t used_len;
 	struct vq *vq;             /* the queue it came from */
+	uint64_t start_ns;         /* submission time (io_uring path) */
 	struct vblk_req *next;
 };
 
@@ -100,6 +101,9 @@ struct vblk_stats {
 	uint64_t interrupts;       /* queue interrupts raised (after EVENT_IDX suppression) */
 };
 void vblk_get_stats(struct vblk *b, struct vblk_stats *st);
+/* Whether reads and writes go through io_uring (aio=io_uring on a raw image
+ * where the kernel has io_uring). */
+bool vblk_io_uring_active(struct vblk *b);
 const char *vblk_id(struct vblk *b);
 
 /* QMP query-block / query-blockstats entries, QEMU's field names. */

@@ -526,6 +526,9 @@ static void msix_access(struct virtio_pci *vp, uint64_t off, uint8_t *data, uint
 		return;
 	}
 	off -= VP_MSIX_TABLE_OFF;
+	struct vp_vector before[VIRTIO_MAX_QUEUES + 1];
+
+	memcpy(before, vp->vec, sizeof(before));
 	for (uint32_t i = 0; i < len; i++) {
 		uint64_t o = off + i;
 		unsigned v = (unsigned)(o / 16), w = (unsigned)(o % 16) / 4, sh = 8 * (unsigned)(o % 4);
@@ -547,11 +550,14 @@ static void msix_access(struct virtio_pci *vp, uint64_t off, uint8_t *data, uint
 			*word &= MSIX_ENTRY_MASKED;
 	}
 	if (is_write) {
-		/* Re-point the routes of touched vectors that are in use. */
+		/* Re-point the routes of vectors in use whose message changed
+		 * (each route update rewrites KVM's whole routing table). */
 		for (unsigned v = (unsigned)(off / 16); v < vp->nvec && v * 16 < off + len; v++) {
 			struct vp_vector *e = &vp->vec[v];
+			bool changed = e->addr_lo != before[v].addr_lo || e->addr_hi != before[v].addr_hi ||
+				       e->data != before[v].data;
 
-			if (e->fd >= 0 && vp->host.msi_route &&
+			if (changed && e->fd >= 0 && vp->host.msi_route &&
 			    vp->host.msi_route(vp->host.ctx, e->gsi, ((uint64_t)e->addr_hi << 32) | e->addr_lo,
 					       e->data) < 0)
 				log_warn("%s: MSI-X vector %u: %s", vp->name, v, err_message());
