@@ -138,6 +138,37 @@ int vireo_domain_get_id(const vireo_domain *dom);
 int vireo_domain_is_persistent(const vireo_domain *dom);
 void vireo_domain_free(vireo_domain *dom);
 
+/* ---- streams: the serial console and lifecycle events (WebSockets) ---- */
+
+typedef struct vireo_stream vireo_stream;
+
+enum {
+	VIREO_CONSOLE_FORCE = 1u << 0,      /* take the console from another writer */
+	VIREO_CONSOLE_READ_ONLY = 1u << 1,  /* watch only; any number of readers */
+};
+
+/* The domain's serial console: bytes both ways. Refused on a read-only
+ * connection, and while another session writes unless VIREO_CONSOLE_FORCE. */
+vireo_stream *vireo_domain_open_console(vireo_domain *dom, unsigned int flags);
+/* Lifecycle events of every domain, one JSON text per message:
+ * {"domain": "...", "event": "started|stopped|crashed|...", "detail": "...", "timestamp_us": N}. */
+vireo_stream *vireo_conn_open_events(vireo_conn *conn, unsigned int flags);
+/* A descriptor to poll() for input; check vireo_stream_has_pending() first, as
+ * data may already be buffered. */
+int vireo_stream_get_fd(const vireo_stream *st);
+int vireo_stream_has_pending(const vireo_stream *st);
+/* Block for the next message: its length with *data malloc'd (NUL-terminated),
+ * 0 when the stream closed (the daemon's reason in the last error), -1 on error. */
+long vireo_stream_recv(vireo_stream *st, char **data, unsigned int flags);
+int vireo_stream_send(vireo_stream *st, const void *data, size_t len, unsigned int flags);
+void vireo_stream_free(vireo_stream *st);
+
+/* Calls cb for each lifecycle event until cb returns non-zero (then 0) or the
+ * stream ends (-1). */
+typedef int (*vireo_event_callback)(vireo_conn *conn, const char *domain, const char *event,
+				    const char *detail, void *opaque);
+int vireo_conn_event_loop(vireo_conn *conn, vireo_event_callback cb, void *opaque, unsigned int flags);
+
 /* State and reason words as virsh prints them. */
 const char *vireo_domain_state_name(int state);
 

@@ -20,6 +20,28 @@ bool vsh_flag(struct vsh_args *a, const char *flag)
 	return false;
 }
 
+const char *vsh_option(struct vsh_args *a, const char *name)
+{
+	char opt[64];
+	size_t n;
+
+	snprintf(opt, sizeof(opt), "--%s", name);
+	n = strlen(opt);
+	for (int i = 0; i < a->argc; i++) {
+		if (a->used[i])
+			continue;
+		if (!strcmp(a->argv[i], opt) && i + 1 < a->argc) {
+			a->used[i] = a->used[i + 1] = true;
+			return a->argv[i + 1];
+		}
+		if (!strncmp(a->argv[i], opt, n) && a->argv[i][n] == '=') {
+			a->used[i] = true;
+			return a->argv[i] + n + 1;
+		}
+	}
+	return NULL;
+}
+
 const char *vsh_value(struct vsh_args *a, const char *name)
 {
 	char opt[64];
@@ -120,7 +142,7 @@ vireo_domain *vsh_domain(struct vsh *vsh, struct vsh_args *a)
 	return d;
 }
 
-static const struct vsh_cmd *const cmd_groups[] = { vsh_domain_cmds, vsh_host_cmds };
+static const struct vsh_cmd *const cmd_groups[] = { vsh_domain_cmds, vsh_console_cmds, vsh_host_cmds };
 
 static const struct vsh_cmd *find_cmd(const char *name)
 {

@@ -28,9 +28,15 @@ struct vsh_cmd {
 
 extern const struct vsh_cmd vsh_domain_cmds[];
 extern const struct vsh_cmd vsh_host_cmds[];
+extern const struct vsh_cmd vsh_console_cmds[];
+
+/* Attach to a domain's console until ^] or its end (virsh-console.c). */
+int vsh_run_console(struct vsh *vsh, vireo_domain *d, bool force, bool readonly);
 
 /* Flag present (--all)? */
 bool vsh_flag(struct vsh_args *a, const char *flag);
+/* Value of --name VALUE (or --name=VALUE) only; NULL if absent. */
+const char *vsh_option(struct vsh_args *a, const char *name);
 /* Value of --name VALUE, else the next unused positional; NULL if none. */
 const char *vsh_value(struct vsh_args *a, const char *name);
 /* Anything not consumed is an error (prints it, returns -1). */

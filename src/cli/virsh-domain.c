@@ -227,10 +227,8 @@ static int run_action(struct vsh *vsh, struct vsh_args *a, const char *name)
 		vsh_error(act->failed, vireo_domain_get_name(d));
 	} else {
 		printf(act->done, vireo_domain_get_name(d));
-		if (console) {
-			fprintf(stderr, "error: the console is not available in this vireo yet\n");
-			rc = -1;
-		}
+		if (console)
+			rc = vsh_run_console(vsh, d, false, false);
 	}
 	vireo_domain_free(d);
 	return rc;

@@ -23,10 +23,13 @@ struct api_req {
 	size_t body_len;
 	char *parts[6];
 	int nparts;
+	bool read_only;
+	bool websocket;   /* an Upgrade: websocket request; handlers leave the status unset to accept */
 };
 
 static SoupServer *api_servers[2];
 static struct vd *api_vd;
+static GPtrArray *api_event_clients;   /* SoupWebsocketConnection * on /v1/events */
 
 static void api_reply_json(struct api_req *r, unsigned int status, json_object *o)
 {
@@ -257,6 +260,35 @@ static void h_action(struct api_req *r)
 	api_reply_error(r, 404, "not-found", "no such action");
 }
 
+static void h_events(struct api_req *r)
+{
+	if (!r->websocket)
+		api_reply_error(r, 400, "invalid-argument", "/v1/events is a WebSocket: send Upgrade: websocket");
+}
+
+static void h_console(struct api_req *r)
+{
+	struct vdom *d;
+	const char *mode = r->query ? g_hash_table_lookup(r->query, "mode") : NULL;
+
+	if (!r->websocket) {
+		api_reply_error(r, 400, "invalid-argument", "the console is a WebSocket: send Upgrade: websocket");
+		return;
+	}
+	/* As libvirt: a read-only connection gets no console, not even to watch. */
+	if (r->read_only) {
+		api_reply_error(r, 403, "read-only", "the console is not available on the read-only socket");
+		return;
+	}
+	if (mode && strcmp(mode, "read") && strcmp(mode, "write")) {
+		api_reply_error(r, 400, "invalid-argument", "mode must be read or write");
+		return;
+	}
+	d = api_domain(r);
+	if (d && cons_check_open(d, !mode || !strcmp(mode, "write"), query_true(r, "force")) < 0)
+		api_reply_err(r);
+}
+
 /* Route table: path pattern (segments, "*" = any one) and method. */
 static const struct api_route {
 	const char *method;
@@ -274,6 +306,8 @@ static const struct api_route {
 	{ "GET", 4, { "v1", "domains", "*", "stats" }, h_stats },
 	{ "PUT", 4, { "v1", "domains", "*", "autostart" }, h_autostart },
 	{ "POST", 5, { "v1", "domains", "*", "actions", "*" }, h_action },
+	{ "GET", 2, { "v1", "events" }, h_events },
+	{ "GET", 4, { "v1", "domains", "*", "console" }, h_console },
 };
 
 static void api_dispatch(struct api_req *r)
@@ -304,13 +338,15 @@ static void api_handler(SoupServer *server, SoupServerMessage *msg, const char *
 			GHashTable *query, gpointer data)
 {
 	bool read_only = GPOINTER_TO_INT(data);
-	struct api_req r = { .vd = api_vd, .msg = msg, .query = query };
+	struct api_req r = { .vd = api_vd, .msg = msg, .query = query, .read_only = read_only };
+	const char *upgrade = soup_message_headers_get_one(soup_server_message_get_request_headers(msg), "Upgrade");
 	SoupMessageBody *body = soup_server_message_get_request_body(msg);
 	GBytes *bytes = NULL;
 	char **segs;
 
 	(void)server;
 	r.method = soup_server_message_get_method(msg);
+	r.websocket = upgrade && !g_ascii_strcasecmp(upgrade, "websocket");
 	if (soup_server_message_get_status(msg) == 413)
 		return;
 	/* Queries only on the read-only socket, whatever the path. */
@@ -360,6 +396,64 @@ static void api_request_started(SoupServer *server, SoupServerMessage *msg, gpoi
 	g_signal_connect(msg, "got-headers", G_CALLBACK(api_got_headers), data);
 }
 
+static void api_event_closed(SoupWebsocketConnection *ws, gpointer data)
+{
+	(void)data;
+	if (g_ptr_array_remove(api_event_clients, ws))
+		g_object_unref(ws);
+}
+
+/* The upgrade went through: the route handler accepted it (left no status). */
+static void api_websocket(SoupServer *server, SoupServerMessage *msg, const char *path,
+			  SoupWebsocketConnection *ws, gpointer data)
+{
+	GUri *uri = soup_server_message_get_uri(msg);
+	const char *q = g_uri_get_query(uri);
+	GHashTable *query = q ? soup_form_decode(q) : NULL;
+	char **segs = g_strsplit(path + (path[0] == '/'), "/", 6);
+	struct vdom *d;
+
+	(void)server;
+	(void)data;
+	if (g_strv_length(segs) == 2 && !strcmp(segs[1], "events")) {
+		soup_websocket_connection_set_max_incoming_payload_size(ws, 4096);
+		g_ptr_array_add(api_event_clients, g_object_ref(ws));
+		g_signal_connect(ws, "closed", G_CALLBACK(api_event_closed), NULL);
+	} else if (g_strv_length(segs) == 4 && (d = vdom_lookup(api_vd, segs[2]))) {
+		const char *mode = query ? g_hash_table_lookup(query, "mode") : NULL;
+		const char *force = query ? g_hash_table_lookup(query, "force") : NULL;
+		cons_add_client(d, ws, !mode || !strcmp(mode, "write"),
+			force && (!strcmp(force, "1") || !strcmp(force, "true") || !strcmp(force, "yes")));
+	} else {
+		soup_websocket_connection_close(ws, 4404, "gone");
+	}
+	g_strfreev(segs);
+	if (query)
+		g_hash_table_destroy(query);
+}
+
+void api_event(struct vd *vd, const char *name, const char *event, const char *detail)
+{
+	json_object *o;
+	const char *text;
+
+	(void)vd;
+	if (!api_event_clients || !api_event_clients->len)
+		return;
+	o = json_object_new_object();
+	json_object_object_add(o, "domain", json_object_new_string(name));
+	json_object_object_add(o, "event", json_object_new_string(event));
+	json_object_object_add(o, "detail", json_object_new_string(detail));
+	json_object_object_add(o, "timestamp_us", json_object_new_int64(g_get_real_time()));
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	for (guint i = 0; i < api_event_clients->len; i++) {
+		SoupWebsocketConnection *ws = api_event_clients->pdata[i];
+		if (soup_websocket_connection_get_state(ws) == SOUP_WEBSOCKET_STATE_OPEN)
+			soup_websocket_connection_send_text(ws, text);
+	}
+	json_object_put(o);
+}
+
 static int api_listen(SoupServer *server, const char *path, mode_t mode, bool group_vireo)
 {
 	GError *gerr = NULL;
@@ -398,10 +492,13 @@ fail:
 int api_start(struct vd *vd)
 {
 	api_vd = vd;
+	api_event_clients = g_ptr_array_new();
+	vd->event_cb = api_event;
 	for (int ro = 0; ro < 2; ro++) {
 		SoupServer *s = soup_server_new("server-header", "vireod/" VD_VERSION, NULL);
 		api_servers[ro] = s;
 		soup_server_add_handler(s, "/", api_handler, GINT_TO_POINTER(ro), NULL);
+		soup_server_add_websocket_handler(s, "/", NULL, NULL, api_websocket, GINT_TO_POINTER(ro), NULL);
 		g_signal_connect(s, "request-started", G_CALLBACK(api_request_started), NULL);
 		if (api_listen(s, ro ? vd->paths.sock_ro : vd->paths.sock_rw, ro ? 0666 : 0660, !ro) < 0)
 			return -1;
@@ -411,6 +508,16 @@ int api_start(struct vd *vd)
 
 void api_stop(void)
 {
+	if (api_event_clients) {
+		while (api_event_clients->len) {
+			SoupWebsocketConnection *ws = api_event_clients->pdata[0];
+			g_ptr_array_remove_index(api_event_clients, 0);
+			g_signal_handlers_disconnect_by_func(ws, api_event_closed, NULL);
+			g_object_unref(ws);
+		}
+		g_ptr_array_free(api_event_clients, TRUE);
+		api_event_clients = NULL;
+	}
 	for (int i = 0; i < 2; i++) {
 		if (api_servers[i]) {
 			soup_server_disconnect(api_servers[i]);

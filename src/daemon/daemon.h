@@ -41,6 +41,7 @@ enum vdom_state {
 };
 
 struct qmpc;
+struct cons;
 
 struct vdom {
 	struct vd *vd;
@@ -54,6 +55,7 @@ struct vdom {
 	unsigned long long start_time;  /* /proc/PID/stat field 22: guards against pid reuse */
 	char *qmp_path, *console_path, *pid_path, *status_path, *log_path;
 	struct qmpc *qmp;
+	struct cons *console;      /* console relay while running */
 	/* What the VMM said before its QMP socket closed. */
 	bool shutdown_seen, shutdown_guest;
 	char shutdown_reason[32];
@@ -100,6 +102,14 @@ json_object *vdom_info_json(struct vdom *d);
 json_object *vdom_stats_json(struct vdom *d);
 void vd_free(struct vd *vd);
 
+/* console.c: the serial console relay (WebSocket clients). */
+typedef struct _SoupWebsocketConnection SoupWebsocketConnection;
+void cons_attach(struct vdom *d);
+void cons_detach(struct vdom *d);
+/* Could a client open the console now (as writer, forcing)? -1 + err if not. */
+int cons_check_open(struct vdom *d, bool write, bool force);
+void cons_add_client(struct vdom *d, SoupWebsocketConnection *ws, bool write, bool force);
+
 /* host.c */
 json_object *host_info_json(void);
 unsigned long long host_proc_start_time(pid_t pid);   /* 0: no such process (or zombie) */
@@ -108,5 +118,7 @@ bool host_proc_cpu_ns(pid_t pid, uint64_t *ns);
 /* api.c: REST on the two unix sockets. */
 int api_start(struct vd *vd);
 void api_stop(void);
+/* Broadcast a lifecycle event to /v1/events clients (vd->event_cb). */
+void api_event(struct vd *vd, const char *name, const char *event, const char *detail);
 
 #endif

@@ -111,6 +111,7 @@ static void vdom_free(gpointer p)
 {
 	struct vdom *d = p;
 
+	cons_detach(d);
 	qmpc_free(d->qmp);
 	dom_def_free(d->def);
 	dom_def_free(d->live);
@@ -173,6 +174,7 @@ static int vdom_write_status(struct vdom *d)
 /* The VMM is gone (or was never fully started): forget the runtime side. */
 static void vdom_clear_runtime(struct vdom *d)
 {
+	cons_detach(d);
 	qmpc_free(d->qmp);
 	d->qmp = NULL;
 	unlink(d->status_path);
@@ -421,6 +423,7 @@ static int vdom_launch(struct vdom *d, const struct dom_def *from)
 	d->state = VDOM_RUNNING;
 	d->reason = "booted";
 	qmpc_set_handlers(d->qmp, vdom_on_event, vdom_on_closed, d);
+	cons_attach(d);
 	if (vdom_write_status(d) < 0)
 		log_error("domain %s: %s (a vireod restart will not re-adopt it)", live->name, err_message());
 	vdom_emit(d, "started", "booted");
@@ -536,7 +539,7 @@ static void vdom_on_event(void *opaque, const char *event, json_object *data)
 	} else if (!strcmp(event, "RESET")) {
 		vdom_emit(d, "rebooted", "reset");
 	} else if (!strcmp(event, "POWERDOWN")) {
-		vdom_emit(d, "shutdown", "powerdown requested");
+		vdom_emit(d, "shutdown", "requested");
 	}
 }
 
@@ -904,6 +907,7 @@ static void vd_adopt(struct vd *vd, const char *status_path)
 	}
 	json_object_put(st);
 	qmpc_set_handlers(d->qmp, vdom_on_event, vdom_on_closed, d);
+	cons_attach(d);
 	log_info("domain %s: re-adopted VMM %d (%s)", name, (int)pid, vdom_state_name(d->state));
 out:
 	dom_def_free(live);

@@ -9,6 +9,7 @@
 #include "common/error.h"
 #include "common/util.h"
 #include "lib/http.h"
+#include "lib/ws.h"
 #include "vireo/vireo.h"
 
 #define VIREO_SYSTEM_SOCKET "/run/vireo/vireo.sock"
@@ -647,4 +648,149 @@ const char *vireo_domain_state_name(int state)
 	case VIREO_DOMAIN_CRASHED: return "crashed";
 	default: return "no state";
 	}
+}
+
+/* ---- streams ---- */
+
+struct vireo_stream {
+	struct ws *ws;
+	vireo_conn *conn;
+};
+
+static vireo_stream *stream_open(vireo_conn *conn, const char *path)
+{
+	vireo_stream *st;
+	int status;
+	char *body = NULL;
+	struct ws *w;
+
+	vireo_reset_last_error();
+	w = ws_open(conn->socket, path, &status, &body);
+	if (!w) {
+		json_object *o = body ? json_tokener_parse(body) : NULL, *e, *code, *msg;
+		if (o && json_object_object_get_ex(o, "error", &e) &&
+		    json_object_object_get_ex(e, "code", &code) &&
+		    json_object_object_get_ex(e, "message", &msg))
+			set_error(code_from_name(json_object_get_string(code), status), status,
+				json_object_get_string(code), json_object_get_string(msg));
+		else
+			set_error_from_err();
+		json_object_put(o);
+		free(body);
+		return NULL;
+	}
+	st = calloc(1, sizeof(*st));
+	if (!st) {
+		ws_close(w);
+		set_error(VIREO_ERR_NO_MEMORY, 0, "no-memory", "out of memory");
+		return NULL;
+	}
+	st->ws = w;
+	st->conn = conn;
+	return st;
+}
+
+vireo_stream *vireo_domain_open_console(vireo_domain *dom, unsigned int flags)
+{
+	char path[128];
+
+	if (!dom) {
+		vireo_reset_last_error();
+		set_error(VIREO_ERR_INVALID_ARG, 0, "invalid-argument", "no domain");
+		return NULL;
+	}
+	snprintf(path, sizeof(path), "/v1/domains/%s/console?mode=%s%s", dom->uuid,
+		(flags & VIREO_CONSOLE_READ_ONLY) ? "read" : "write",
+		(flags & VIREO_CONSOLE_FORCE) ? "&force=1" : "");
+	return stream_open(dom->conn, path);
+}
+
+vireo_stream *vireo_conn_open_events(vireo_conn *conn, unsigned int flags)
+{
+	(void)flags;
+	if (!conn) {
+		vireo_reset_last_error();
+		set_error(VIREO_ERR_INVALID_ARG, 0, "invalid-argument", "no connection");
+		return NULL;
+	}
+	return stream_open(conn, "/v1/events");
+}
+
+int vireo_stream_get_fd(const vireo_stream *st)
+{
+	return st ? ws_fd(st->ws) : -1;
+}
+
+int vireo_stream_has_pending(const vireo_stream *st)
+{
+	return st && ws_pending(st->ws);
+}
+
+long vireo_stream_recv(vireo_stream *st, char **data, unsigned int flags)
+{
+	uint8_t *msg = NULL;
+	bool binary = false;
+	ssize_t n;
+
+	(void)flags;
+	vireo_reset_last_error();
+	*data = NULL;
+	n = ws_recv(st->ws, &msg, &binary);
+	if (n < 0) {
+		set_error_from_err();
+		return -1;
+	}
+	if (n == 0 && !msg) {
+		set_error(VIREO_ERR_OK, 0, "closed", ws_close_reason(st->ws));
+		return 0;
+	}
+	*data = (char *)msg;
+	return (long)n;
+}
+
+int vireo_stream_send(vireo_stream *st, const void *data, size_t len, unsigned int flags)
+{
+	(void)flags;
+	vireo_reset_last_error();
+	if (ws_send(st->ws, true, data, len) < 0) {
+		set_error_from_err();
+		return -1;
+	}
+	return 0;
+}
+
+void vireo_stream_free(vireo_stream *st)
+{
+	if (!st)
+		return;
+	ws_close(st->ws);
+	free(st);
+}
+
+int vireo_conn_event_loop(vireo_conn *conn, vireo_event_callback cb, void *opaque, unsigned int flags)
+{
+	vireo_stream *st = vireo_conn_open_events(conn, flags);
+	int rc = -1;
+
+	if (!st)
+		return -1;
+	for (;;) {
+		char *msg;
+		long n = vireo_stream_recv(st, &msg, 0);
+		json_object *o;
+		if (n <= 0)
+			break;
+		o = json_tokener_parse(msg);
+		free(msg);
+		if (!o)
+			continue;
+		int stop = cb(conn, jstr(o, "domain"), jstr(o, "event"), jstr(o, "detail"), opaque);
+		json_object_put(o);
+		if (stop) {
+			rc = 0;
+			break;
+		}
+	}
+	vireo_stream_free(st);
+	return rc;
 }
