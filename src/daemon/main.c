@@ -31,7 +31,8 @@ static char *default_vmm(void)
 {
 	char exe[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	const char *tries[] = { "%s/vireo-vmm", "%s/../vmm/main/vireo-vmm" };
+	/* Installed side by side (or sbin/ and bin/), or in the build tree. */
+	const char *tries[] = { "%s/vireo-vmm", "%s/../bin/vireo-vmm", "%s/../vmm/main/vireo-vmm" };
 
 	if (n > 0) {
 		exe[n] = 0;
