@@ -30,6 +30,7 @@ struct blk_open_opts {
 	enum blk_cache cache;
 	bool no_backing;         /* do not open the backing chain (info, rebase -u, commit) */
 	bool backing_read_write; /* open the first backing image read-write (commit) */
+	bool for_repair;         /* allow writing an image marked corrupt (check -r) */
 };
 
 /* Parse "writeback|none|writethrough|unsafe|directsync". */

@@ -781,10 +781,12 @@ int qcow2_check(struct blk *b, unsigned fix, struct blk_check_result *res,
 	if (check_copied(&c, fix) < 0)
 		res->check_errors++;
 	res->image_end_offset = last_used * cs;
-	if (fix && !b->read_only && (s->incompat & QCOW2_INCOMPAT_DIRTY) &&
+	if (fix == (BLK_CHECK_FIX_LEAKS | BLK_CHECK_FIX_ERRORS) && !b->read_only &&
+	    (s->incompat & (QCOW2_INCOMPAT_DIRTY | QCOW2_INCOMPAT_CORRUPT)) && !res->check_errors &&
 	    res->corruptions == res->corruptions_fixed && res->leaks == res->leaks_fixed) {
+		/* Refcounts are whole again: the image is neither dirty nor corrupt. */
 		uint64_t be;
-		s->incompat &= ~QCOW2_INCOMPAT_DIRTY;
+		s->incompat &= ~(QCOW2_INCOMPAT_DIRTY | QCOW2_INCOMPAT_CORRUPT);
 		be = htobe64(s->incompat);
 		if (qcow2_barrier(b) < 0 || qcow2_write_header_field(b, 72, &be, 8) < 0)
 			res->check_errors++;

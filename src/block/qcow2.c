@@ -285,12 +285,11 @@ static void qcow2_free_state(struct qcow2 *s)
 	free(s);
 }
 
-static int qcow2_open_state(struct blk *b);
+static int qcow2_open_state(struct blk *b, bool for_repair);
 
 static int qcow2_open(struct blk *b, const struct blk_open_opts *opts)
 {
-	(void)opts;
-	if (qcow2_open_state(b) == 0)
+	if (qcow2_open_state(b, opts->for_repair) == 0)
 		return 0;
 	qcow2_free_state(b->opaque);
 	b->opaque = NULL;
@@ -298,7 +297,7 @@ static int qcow2_open(struct blk *b, const struct blk_open_opts *opts)
 }
 
 /* Parse and validate everything; on failure the caller frees b->opaque. */
-static int qcow2_open_state(struct blk *b)
+static int qcow2_open_state(struct blk *b, bool for_repair)
 {
 	struct qcow2 *s;
 	struct stat st;
@@ -397,7 +396,7 @@ static int qcow2_open_state(struct blk *b)
 		goto fail;
 	}
 #endif
-	if ((s->incompat & QCOW2_INCOMPAT_CORRUPT) && !b->read_only) {
+	if ((s->incompat & QCOW2_INCOMPAT_CORRUPT) && !b->read_only && !for_repair) {
 		err_set(ERR_CORRUPT, "'%s': image is marked corrupt; open it read-only or repair it with 'vireo-img check -r all'",
 			b->filename);
 		goto fail;

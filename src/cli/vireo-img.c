@@ -522,7 +522,8 @@ int img_check(int argc, char **argv)
 	if (strcmp(output, "human") && strcmp(output, "json"))
 		return img_fail("--output must be used with human or json as argument.");
 	const char *path = argv[optind];
-	struct blk *b = img_open(path, fmt, !fix, NULL, true);
+	struct blk_open_opts oo = { .format = fmt, .read_only = !fix, .no_backing = true, .for_repair = !!fix };
+	struct blk *b = blk_open(path, &oo);
 	if (!b) {
 		img_fail("Could not open '%s': %s", path, err_message());
 		return 1;
