@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -49,6 +50,27 @@ static const char *const long_names[THROTTLE_KINDS] = {
 const char *throttle_kind_name(enum throttle_kind k)
 {
 	return k < THROTTLE_KINDS ? kind_names[k] : "?";
+}
+
+unsigned throttle_config_fields(const struct throttle_config *cfg, struct throttle_field *out, unsigned max)
+{
+	static const char *const suffix[3] = { "", "_max", "_max_length" };
+	unsigned n = 0;
+
+	for (int f = 0; f < 3; f++) {
+		for (int k = 0; k < THROTTLE_KINDS; k++, n++) {
+			const struct throttle_limit *l = &cfg->l[k];
+			if (n >= max)
+				continue;
+			snprintf(out[n].name, sizeof(out[n].name), "%s%s", kind_names[k], suffix[f]);
+			out[n].value = f == 0 ? l->avg : f == 1 ? l->max : (l->max_length ? l->max_length : 1);
+		}
+	}
+	if (n < max) {
+		snprintf(out[n].name, sizeof(out[n].name), "iops_size");
+		out[n].value = cfg->iops_size;
+	}
+	return n + 1;
 }
 
 bool throttle_config_enabled(const struct throttle_config *cfg)

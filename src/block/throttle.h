@@ -37,6 +37,16 @@ bool throttle_config_enabled(const struct throttle_config *cfg);
 /* QMP / -drive name of each limit, e.g. "bps_rd", "iops_wr_max_length". */
 const char *throttle_kind_name(enum throttle_kind k);
 
+/* The limits as QMP's query-block prints them ("bps", "bps_rd", ...,
+ * "bps_max", ..., "bps_max_length", ..., "iops_size"): fills up to max
+ * name/value pairs in QEMU's order and returns how many there are (19). */
+struct throttle_field {
+	char name[24];
+	uint64_t value;
+};
+#define THROTTLE_FIELDS (THROTTLE_KINDS * 3 + 1)
+unsigned throttle_config_fields(const struct throttle_config *cfg, struct throttle_field *out, unsigned max);
+
 struct throttle;
 
 /* A private throttle (group NULL or "") or a reference to the named group,

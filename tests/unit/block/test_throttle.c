@@ -193,6 +193,30 @@ static void test_throttle_config_set_accepts_qemu_and_libvirt_names(void **state
 	assert_non_null(strstr(err_message(), "bps"));
 }
 
+static void test_throttle_fields_list_the_limits_by_qmp_name(void **state)
+{
+	struct throttle_config c = { 0 };
+	struct throttle_field f[THROTTLE_FIELDS];
+
+	(void)state;
+	assert_int_equal(throttle_config_set(&c, "iops_total", "200"), 0);
+	assert_int_equal(throttle_config_set(&c, "iops_total_max", "400"), 0);
+	assert_int_equal(throttle_config_set(&c, "bps_write", "1048576"), 0);
+	assert_int_equal(throttle_config_fields(&c, f, THROTTLE_FIELDS), THROTTLE_FIELDS);
+	assert_string_equal(f[0].name, "bps");
+	assert_string_equal(f[3].name, "iops");
+	assert_int_equal(f[3].value, 200);
+	assert_string_equal(f[2].name, "bps_wr");
+	assert_int_equal(f[2].value, 1048576);
+	assert_string_equal(f[9].name, "iops_max");
+	assert_int_equal(f[9].value, 400);
+	assert_string_equal(f[17].name, "iops_wr_max_length");
+	assert_int_equal(f[17].value, 1);
+	assert_string_equal(f[18].name, "iops_size");
+	/* a short array is filled as far as it goes; the count stays the full one */
+	assert_int_equal(throttle_config_fields(&c, f, 2), THROTTLE_FIELDS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -205,6 +229,7 @@ int main(void)
 		cmocka_unit_test(test_throttle_live_change_takes_effect_at_once),
 		cmocka_unit_test(test_throttle_config_rejects_total_with_read_or_write),
 		cmocka_unit_test(test_throttle_config_set_accepts_qemu_and_libvirt_names),
+		cmocka_unit_test(test_throttle_fields_list_the_limits_by_qmp_name),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
