@@ -9,6 +9,7 @@
 
 #include "block/throttle.h"
 #include "common/error.h"
+#include "common/util.h"
 
 #define SEC 1000000000ull
 
@@ -217,6 +218,42 @@ static void test_throttle_fields_list_the_limits_by_qmp_name(void **state)
 	assert_int_equal(throttle_config_fields(&c, f, 2), THROTTLE_FIELDS);
 }
 
+/* Real time: 420 requests at iops_total=200 start 20 at once (a tenth of a
+ * second's worth) and the other 400 over 2 s; the rate must be within 10%. */
+static void test_throttle_wait_paces_real_requests_within_ten_percent(void **state)
+{
+	struct throttle_config c = { 0 };
+
+	(void)state;
+	c.l[THROTTLE_OPS_TOTAL].avg = 200;
+	struct throttle *t = throttle_get(NULL, &c);
+	uint64_t t0 = clock_ns();
+	for (int i = 0; i < 420; i++)
+		throttle_wait(t, i & 1, 4096);
+	double secs = (double)(clock_ns() - t0) / SEC, rate = 400 / secs;
+	assert_true(rate > 180 && rate < 220);
+	throttle_put(t);
+}
+
+static void test_throttle_live_change_applies_within_a_second_in_real_time(void **state)
+{
+	struct throttle_config c = { 0 };
+
+	(void)state;
+	c.l[THROTTLE_OPS_TOTAL].avg = 20;
+	struct throttle *t = throttle_get(NULL, &c);
+	for (int i = 0; i < 6; i++)
+		throttle_wait(t, false, 512);
+	c.l[THROTTLE_OPS_TOTAL].avg = 2000;
+	assert_int_equal(throttle_set_config(t, &c), 0);
+	uint64_t t0 = clock_ns();
+	for (int i = 0; i < 400; i++)
+		throttle_wait(t, false, 512);
+	/* 400 requests at the new limit take ~0.2 s, not the 20 s of the old one */
+	assert_true((double)(clock_ns() - t0) / SEC < 0.5);
+	throttle_put(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -230,6 +267,8 @@ int main(void)
 		cmocka_unit_test(test_throttle_config_rejects_total_with_read_or_write),
 		cmocka_unit_test(test_throttle_config_set_accepts_qemu_and_libvirt_names),
 		cmocka_unit_test(test_throttle_fields_list_the_limits_by_qmp_name),
+		cmocka_unit_test(test_throttle_wait_paces_real_requests_within_ten_percent),
+		cmocka_unit_test(test_throttle_live_change_applies_within_a_second_in_real_time),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
