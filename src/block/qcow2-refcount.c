@@ -441,6 +441,10 @@ int qcow2_alloc_clusters(struct blk *b, uint64_t count, uint64_t *offset)
 	if (qcow2_update_refcount(b, start, got, 1) < 0)
 		return -1;
 	s->end_cluster = MAX(s->end_cluster, start + got);
+	/* Everything below the run is in use when the run began at the hint:
+	 * the next search starts after it instead of rescanning. */
+	if (s->free_hint == start)
+		s->free_hint = start + got;
 	if (qcow2_barrier(b) < 0)
 		return -1;
 	*offset = start << s->cluster_bits;
