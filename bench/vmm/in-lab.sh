@@ -41,13 +41,14 @@ overhead_kb() { # overhead_kb PID RAM_KB: sum Private_* of mappings smaller than
 vireo_boot_l2 --timeout 120 --cmd 'sleep 8' > /tmp/m.vireo 2>&1 &
 wait_for_line /tmp/m.vireo '^L2_BOOT_OK' 100
 sleep 1
-vpid=$(pgrep -f "$VIREO_VMM --kernel" | head -1)
+# Anchored at the start of the command line: the timeout(1) wrapper's own line contains it too.
+vpid=$(pgrep -f "^$VIREO_VMM --kernel" | head -1)
 vo=$(overhead_kb "$vpid" 262144)
 wait
 qemu_boot_l2 --timeout 120 --cmd 'sleep 8' > /tmp/m.qemu 2>&1 &
 wait_for_line /tmp/m.qemu '^L2_BOOT_OK' 100
 sleep 1
-qpid=$(pgrep -f "qemu-system-x86_64 -M microvm" | head -1)
+qpid=$(pgrep -f "^qemu-system-x86_64 -M microvm" | head -1)
 qo=$(overhead_kb "$qpid" 262144)
 wait
 echo "memory: VMM private RSS outside guest RAM: vireo-vmm $vo KiB, qemu microvm $qo KiB"

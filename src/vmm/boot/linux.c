@@ -6,7 +6,11 @@
 #include "common/util.h"
 
 #include <asm/bootparam.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define SETUP_HDR_OFFSET 0x1f1
 #define HDRS_MAGIC 0x53726448  /* "HdrS" */
@@ -14,14 +18,14 @@
 #define E820_RESERVED 2
 
 
-int linux_check_image(const uint8_t *image, size_t len, struct linux_image_info *info)
+int linux_check_image(const uint8_t *header, size_t header_len, uint64_t len, struct linux_image_info *info)
 {
 	struct setup_header hdr;
 	uint32_t setup_sects;
 
-	if (len < 0x1000)
-		return err_set(ERR_INVALID, "not a bzImage: only %zu bytes", len);
-	memcpy(&hdr, image + SETUP_HDR_OFFSET, sizeof(hdr));
+	if (len < LINUX_HEADER_BYTES || header_len < LINUX_HEADER_BYTES)
+		return err_set(ERR_INVALID, "not a bzImage: only %llu bytes", (unsigned long long)len);
+	memcpy(&hdr, header + SETUP_HDR_OFFSET, sizeof(hdr));
 	if (hdr.boot_flag != 0xAA55 || hdr.header != HDRS_MAGIC)
 		return err_set(ERR_INVALID, "not a bzImage: no Linux boot sector signature (0xAA55/HdrS)");
 	if (hdr.version < LINUX_MIN_PROTOCOL)
@@ -40,8 +44,9 @@ int linux_check_image(const uint8_t *image, size_t len, struct linux_image_info 
 	info->setup_size = (setup_sects + 1) * 512;
 	/* syssize counts 16-byte paragraphs of the protected-mode part. */
 	if ((uint64_t)info->setup_size + (uint64_t)hdr.syssize * 16 > len)
-		return err_set(ERR_INVALID, "truncated bzImage: the header promises %llu bytes, the file has %zu",
-			       (unsigned long long)info->setup_size + (uint64_t)hdr.syssize * 16, len);
+		return err_set(ERR_INVALID, "truncated bzImage: the header promises %llu bytes, the file has %llu",
+			       (unsigned long long)info->setup_size + (uint64_t)hdr.syssize * 16,
+			       (unsigned long long)len);
 	info->protocol = hdr.version;
 	info->kernel_size = (uint32_t)(len - info->setup_size);
 	info->init_size = hdr.init_size > info->kernel_size ? hdr.init_size : info->kernel_size;
@@ -49,6 +54,77 @@ int linux_check_image(const uint8_t *image, size_t len, struct linux_image_info 
 	info->cmdline_max = hdr.cmdline_size ? hdr.cmdline_size : 255;
 	info->alignment = hdr.kernel_alignment;
 	return 0;
+}
+
+int boot_source_open(struct boot_source *src, const char *path, const char *what)
+{
+	struct stat st;
+
+	memset(src, 0, sizeof(*src));
+	src->name = path;
+	src->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (src->fd < 0)
+		return err_set_errno(errno == ENOENT ? ERR_NOT_FOUND : ERR_IO, errno, "%s: cannot open '%s'", what,
+				     path);
+	if (fstat(src->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		boot_source_close(src);
+		return err_set(ERR_INVALID, "%s: '%s' is not a regular file", what, path);
+	}
+	src->size = (uint64_t)st.st_size;
+	return 0;
+}
+
+void boot_source_close(struct boot_source *src)
+{
+	if (!src->data && src->fd >= 0)
+		close(src->fd);
+	src->fd = -1;
+}
+
+int boot_source_read(const struct boot_source *src, uint64_t off, void *dst, uint64_t len)
+{
+	uint8_t *p = dst;
+
+	if (off > src->size || len > src->size - off)
+		return err_set(ERR_INVALID, "'%s': %llu bytes at %llu are past its end (%llu bytes)", src->name,
+			       (unsigned long long)len, (unsigned long long)off, (unsigned long long)src->size);
+	if (src->data) {
+		memcpy(dst, src->data + off, len);
+		return 0;
+	}
+	while (len) {
+		ssize_t n = pread(src->fd, p, len > (1u << 30) ? (1u << 30) : len, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return err_set_errno(ERR_IO, n < 0 ? errno : EIO, "cannot read '%s'", src->name);
+		p += n;
+		off += (uint64_t)n;
+		len -= (uint64_t)n;
+	}
+	return 0;
+}
+
+int boot_source_to_guest(const struct guest_mem *gm, uint64_t gpa, const struct boot_source *src, uint64_t off,
+			 uint64_t len)
+{
+	void *dst = gm_ptr(gm, gpa, len);
+
+	if (!dst)
+		return err_set(ERR_INVALID, "'%s': %llu bytes do not fit in guest memory at 0x%llx", src->name,
+			       (unsigned long long)len, (unsigned long long)gpa);
+	return boot_source_read(src, off, dst, len);
+}
+
+int linux_check_source(const struct boot_source *src, uint8_t header[LINUX_HEADER_BYTES],
+		       struct linux_image_info *info)
+{
+	if (src->size < LINUX_HEADER_BYTES)
+		return err_set(ERR_INVALID, "not a bzImage: only %llu bytes", (unsigned long long)src->size);
+	if (boot_source_read(src, 0, header, LINUX_HEADER_BYTES) < 0)
+		return -1;
+	return linux_check_image(header, LINUX_HEADER_BYTES, src->size, info);
 }
 
 static unsigned e820_add(struct boot_e820_entry *t, unsigned n, unsigned max, uint64_t addr, uint64_t size,
@@ -95,17 +171,18 @@ static uint64_t low_ram_end(const struct guest_mem *gm)
 	return 0;
 }
 
-int linux_load(const struct guest_mem *gm, const uint8_t *image, size_t image_len,
-	       const uint8_t *initrd, size_t initrd_len, const char *cmdline, uint64_t rsdp_gpa,
-	       struct linux_boot *out)
+int linux_load(const struct guest_mem *gm, const struct boot_source *kernel, const struct boot_source *initrd,
+	       const char *cmdline, uint64_t rsdp_gpa, struct linux_boot *out)
 {
 	struct linux_image_info info;
 	struct boot_params bp;
+	uint8_t header[LINUX_HEADER_BYTES];
 	uint64_t low_end = low_ram_end(gm), kernel_end, initrd_gpa = 0;
+	uint64_t initrd_len = initrd ? initrd->size : 0;
 	size_t cmdline_len = cmdline ? strlen(cmdline) : 0;
 	size_t hdr_len;
 
-	if (linux_check_image(image, image_len, &info) < 0)
+	if (linux_check_source(kernel, header, &info) < 0)
 		return -1;
 	kernel_end = BOOT_KERNEL_GPA + ALIGN_UP((uint64_t)info.init_size, 4096);
 	if (kernel_end > low_end)
@@ -118,25 +195,25 @@ int linux_load(const struct guest_mem *gm, const uint8_t *image, size_t image_le
 		uint64_t top = MIN(low_end, (uint64_t)info.initrd_addr_max + 1);
 
 		if (initrd_len > top || ALIGN_DOWN(top - initrd_len, 4096) < kernel_end)
-			return err_set(ERR_INVALID, "initrd of %zu MiB does not fit in guest memory between the "
+			return err_set(ERR_INVALID, "initrd of %llu MiB does not fit in guest memory between the "
 				       "kernel's end (%llu MiB) and %llu MiB: give the guest more memory",
-				       initrd_len >> 20, (unsigned long long)(kernel_end >> 20),
+				       (unsigned long long)(initrd_len >> 20), (unsigned long long)(kernel_end >> 20),
 				       (unsigned long long)(top >> 20));
 		initrd_gpa = ALIGN_DOWN(top - initrd_len, 4096);
-		if (gm_write(gm, initrd_gpa, initrd, initrd_len) < 0)
+		if (boot_source_to_guest(gm, initrd_gpa, initrd, 0, initrd_len) < 0)
 			return err_prefix("loading initrd");
 	}
-	if (gm_write(gm, BOOT_KERNEL_GPA, image + info.setup_size, info.kernel_size) < 0)
+	if (boot_source_to_guest(gm, BOOT_KERNEL_GPA, kernel, info.setup_size, info.kernel_size) < 0)
 		return err_prefix("loading kernel");
 	if (gm_write(gm, BOOT_CMDLINE_GPA, cmdline ? cmdline : "", cmdline_len + 1) < 0)
 		return err_prefix("writing command line");
 
 	memset(&bp, 0, sizeof(bp));
 	/* Copy the setup header as the image has it, then fill in the loader's fields. */
-	hdr_len = 0x202 + image[0x201] - SETUP_HDR_OFFSET;
+	hdr_len = 0x202 + header[0x201] - SETUP_HDR_OFFSET;
 	if (hdr_len > sizeof(bp.hdr))
 		hdr_len = sizeof(bp.hdr);
-	memcpy(&bp.hdr, image + SETUP_HDR_OFFSET, hdr_len);
+	memcpy(&bp.hdr, header + SETUP_HDR_OFFSET, hdr_len);
 	bp.hdr.type_of_loader = 0xff;
 	bp.hdr.loadflags |= CAN_USE_HEAP;
 	bp.hdr.loadflags &= (uint8_t)~KEEP_SEGMENTS;
@@ -147,6 +224,7 @@ int linux_load(const struct guest_mem *gm, const uint8_t *image, size_t image_le
 	bp.ext_cmd_line_ptr = 0;
 	bp.hdr.ramdisk_image = (uint32_t)initrd_gpa;
 	bp.hdr.ramdisk_size = (uint32_t)initrd_len;
+	bp.ext_ramdisk_size = (uint32_t)(initrd_len >> 32);
 	bp.acpi_rsdp_addr = rsdp_gpa;
 	bp.e820_entries = (uint8_t)linux_build_e820(gm, bp.e820_table, E820_MAX_ENTRIES_ZEROPAGE);
 	if (gm_write(gm, BOOT_ZERO_PAGE_GPA, &bp, sizeof(bp)) < 0)

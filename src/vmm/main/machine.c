@@ -91,34 +91,45 @@ static int machine_load_boot(struct vm *vm)
 	if (vm->cfg.payload) {
 		uint64_t at = vm->cfg.payload_long_mode ? BOOT_KERNEL_GPA : BOOT_PAYLOAD_REAL_GPA;
 
-		if (gm_write(&vm->mem, at, m->image, m->image_len) < 0)
-			return err_prefix("payload '%s'", vm->cfg.payload);
+		if (boot_source_to_guest(&vm->mem, at, &m->image, 0, m->image.size) < 0)
+			return err_prefix("--payload");
 		return vcpu_setup_boot(&vm->vcpus[0], at, 0, vm->cfg.payload_long_mode);
 	}
-	if (linux_load(&vm->mem, m->image, m->image_len, m->initrd, m->initrd_len, vm->cfg.cmdline,
+	if (linux_load(&vm->mem, &m->image, m->has_initrd ? &m->initrd : NULL, vm->cfg.cmdline,
 		       m->acpi_len ? m->rsdp_gpa : 0, &boot) < 0)
 		return err_prefix("kernel '%s'", vm->cfg.kernel);
 	return vcpu_setup_boot(&vm->vcpus[0], boot.entry, boot.zero_page, true);
 }
 
-static int machine_read_images(struct vm *vm)
+/* Open the boot images and check what can be checked before guest memory
+ * exists; their bytes go straight into guest memory later. */
+static int machine_open_images(struct vm *vm)
 {
 	struct machine *m = vm->machine;
-	const char *image = vm->cfg.kernel ? vm->cfg.kernel : vm->cfg.payload;
+	uint8_t header[LINUX_HEADER_BYTES];
+	struct linux_image_info info;
 
-	if (read_file_all(image, 256u << 20, &m->image, &m->image_len) < 0)
-		return err_prefix(vm->cfg.kernel ? "--kernel" : "--payload");
-	if (vm->cfg.kernel && linux_check_image(m->image, m->image_len, &m->image_info) < 0)
-		return err_prefix("--kernel '%s'", vm->cfg.kernel);
-	if (vm->cfg.payload && m->image_len > (vm->cfg.payload_long_mode ? 8u << 20 : 0x70000u))
-		return err_set(ERR_INVALID, "--payload '%s' is too large (%zu bytes)", vm->cfg.payload, m->image_len);
-	if (vm->cfg.initrd && read_file_all(vm->cfg.initrd, (size_t)MIN(vm->cfg.memory, 4ULL << 30),
-					    &m->initrd, &m->initrd_len) < 0) {
-		if (err_code() == ERR_INVALID && strstr(err_message(), "too large"))
-			return err_set(ERR_INVALID, "--initrd '%s' is larger than the guest's memory (%llu MiB)",
-				       vm->cfg.initrd, (unsigned long long)(vm->cfg.memory >> 20));
-		return err_prefix("--initrd");
+	if (vm->cfg.payload) {
+		if (boot_source_open(&m->image, vm->cfg.payload, "--payload") < 0)
+			return -1;
+		if (m->image.size == 0 || m->image.size > (vm->cfg.payload_long_mode ? 8u << 20 : 0x70000u))
+			return err_set(ERR_INVALID, "--payload '%s' is empty or too large (%llu bytes)", vm->cfg.payload,
+				       (unsigned long long)m->image.size);
+		return 0;
 	}
+	if (boot_source_open(&m->image, vm->cfg.kernel, "--kernel") < 0)
+		return -1;
+	if (linux_check_source(&m->image, header, &info) < 0)
+		return err_prefix("--kernel '%s'", vm->cfg.kernel);
+	if (!vm->cfg.initrd)
+		return 0;
+	if (boot_source_open(&m->initrd, vm->cfg.initrd, "--initrd") < 0)
+		return -1;
+	m->has_initrd = true;
+	if (m->initrd.size > MIN(vm->cfg.memory, GM_HOLE_START))
+		return err_set(ERR_INVALID, "--initrd '%s' (%llu MiB) is larger than the guest's memory below 4 GiB "
+			       "(%llu MiB)", vm->cfg.initrd, (unsigned long long)(m->initrd.size >> 20),
+			       (unsigned long long)(MIN(vm->cfg.memory, GM_HOLE_START) >> 20));
 	return 0;
 }
 
@@ -131,6 +142,7 @@ int machine_create(struct vm *vm)
 	vm->machine = m;
 	m->signal_fd = -1;
 	m->markers_fd = -1;
+	m->image.fd = m->initrd.fd = -1;
 	for (unsigned i = 0; i < VM_MAX_CPUS; i++)
 		vm->vcpus[i].fd = -1;
 	pthread_mutex_init(&vm->lock, NULL);
@@ -143,9 +155,9 @@ int machine_create(struct vm *vm)
 	vm->loop = evloop_new();
 	if (!vm->loop)
 		return -1;
-	if (machine_read_images(vm) < 0)
+	if (machine_open_images(vm) < 0)
 		return -1;
-	machine_trace(vm, "images read");
+	machine_trace(vm, "images opened");
 	if (gm_init(&vm->mem, vm->cfg.memory) < 0 || kvm_open(vm) < 0)
 		return -1;
 	machine_trace(vm, "/dev/kvm open");
@@ -321,8 +333,8 @@ void machine_destroy(struct vm *vm)
 		machine_destroy_devices(vm);
 		if (m->signal_fd >= 0)
 			close(m->signal_fd);
-		free(m->image);
-		free(m->initrd);
+		boot_source_close(&m->image);
+		boot_source_close(&m->initrd);
 		free(m);
 		vm->machine = NULL;
 	}

@@ -19,9 +19,9 @@ struct acpi_pm;
 struct qmp_server;
 
 struct machine {
-	uint8_t *image, *initrd;          /* kernel or payload, and initrd, as read */
-	size_t image_len, initrd_len;
-	struct linux_image_info image_info;
+	struct boot_source image;         /* kernel or payload; read again on every reset */
+	struct boot_source initrd;
+	bool has_initrd;
 	uint8_t acpi_tables[0x20000];
 	size_t acpi_len;
 	uint64_t rsdp_gpa;

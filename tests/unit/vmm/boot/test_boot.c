@@ -41,6 +41,11 @@ static uint8_t *fake_bzimage(void)
 	return img;
 }
 
+static struct boot_source src_of(const uint8_t *data, uint64_t size)
+{
+	return (struct boot_source){ .data = data, .fd = -1, .size = size, .name = "test" };
+}
+
 static void set_hdr16(uint8_t *img, size_t off, uint16_t v)
 {
 	memcpy(img + off, &v, 2);
@@ -52,7 +57,7 @@ static void test_linux_check_image_accepts_a_64bit_bzimage(void **state)
 	struct linux_image_info info;
 
 	(void)state;
-	assert_int_equal(linux_check_image(img, IMG_LEN, &info), 0);
+	assert_int_equal(linux_check_image(img, IMG_LEN, IMG_LEN, &info), 0);
 	assert_int_equal(info.setup_size, 5 * 512);
 	assert_int_equal(info.kernel_size, IMG_LEN - 5 * 512);
 	assert_int_equal(info.init_size, 0x800000);
@@ -68,32 +73,32 @@ static void test_linux_check_image_names_each_defect(void **state)
 	(void)state;
 	img = fake_bzimage();
 	img[0x202] = 'X';
-	assert_int_equal(linux_check_image(img, IMG_LEN, &info), -1);
+	assert_int_equal(linux_check_image(img, IMG_LEN, IMG_LEN, &info), -1);
 	assert_non_null(strstr(err_message(), "not a bzImage"));
 	free(img);
 
 	img = fake_bzimage();
 	set_hdr16(img, 0x206, 0x0204);
-	assert_int_equal(linux_check_image(img, IMG_LEN, &info), -1);
+	assert_int_equal(linux_check_image(img, IMG_LEN, IMG_LEN, &info), -1);
 	assert_non_null(strstr(err_message(), "too old"));
 	free(img);
 
 	img = fake_bzimage();
 	img[0x236] = 0;
-	assert_int_equal(linux_check_image(img, IMG_LEN, &info), -1);
+	assert_int_equal(linux_check_image(img, IMG_LEN, IMG_LEN, &info), -1);
 	assert_non_null(strstr(err_message(), "64-bit"));
 	free(img);
 
 	img = fake_bzimage();
 	img[0x234] = 0;
-	assert_int_equal(linux_check_image(img, IMG_LEN, &info), -1);
+	assert_int_equal(linux_check_image(img, IMG_LEN, IMG_LEN, &info), -1);
 	assert_non_null(strstr(err_message(), "relocatable"));
 	free(img);
 
 	img = fake_bzimage();
-	assert_int_equal(linux_check_image(img, IMG_LEN - 4096, &info), -1);
+	assert_int_equal(linux_check_image(img, IMG_LEN, IMG_LEN - 4096, &info), -1);
 	assert_non_null(strstr(err_message(), "truncated"));
-	assert_int_equal(linux_check_image(img, 100, &info), -1);
+	assert_int_equal(linux_check_image(img, 100, 100, &info), -1);
 	assert_non_null(strstr(err_message(), "not a bzImage"));
 	free(img);
 }
@@ -136,7 +141,9 @@ static void test_linux_load_fills_zero_page_and_places_initrd_high(void **state)
 	(void)state;
 	memset(initrd, 0x5a, sizeof(initrd));
 	assert_int_equal(gm_init(&gm, 64ULL << 20), 0);
-	assert_int_equal(linux_load(&gm, img, IMG_LEN, initrd, sizeof(initrd), cmdline, 0xe0000, &boot), 0);
+	struct boot_source k = src_of(img, IMG_LEN), r = src_of(initrd, sizeof(initrd));
+
+	assert_int_equal(linux_load(&gm, &k, &r, cmdline, 0xe0000, &boot), 0);
 	assert_int_equal(boot.entry, BOOT_KERNEL_GPA + 0x200);
 	assert_int_equal(gm_read(&gm, boot.zero_page, &bp, sizeof(bp)), 0);
 	assert_int_equal(bp.hdr.type_of_loader, 0xff);
@@ -165,7 +172,9 @@ static void test_linux_load_refuses_an_initrd_larger_than_memory(void **state)
 
 	(void)state;
 	assert_int_equal(gm_init(&gm, 64ULL << 20), 0);
-	assert_int_equal(linux_load(&gm, img, IMG_LEN, initrd, big, "", 0, &boot), -1);
+	struct boot_source k = src_of(img, IMG_LEN), r = src_of(initrd, big);
+
+	assert_int_equal(linux_load(&gm, &k, &r, "", 0, &boot), -1);
 	assert_non_null(strstr(err_message(), "initrd"));
 	assert_non_null(strstr(err_message(), "more memory"));
 	gm_destroy(&gm);
@@ -184,7 +193,9 @@ static void test_linux_load_refuses_a_command_line_over_the_kernel_limit(void **
 	memset(cmdline, 'a', 2999);
 	cmdline[2999] = '\0';
 	assert_int_equal(gm_init(&gm, 64ULL << 20), 0);
-	assert_int_equal(linux_load(&gm, img, IMG_LEN, NULL, 0, cmdline, 0, &boot), -1);
+	struct boot_source k = src_of(img, IMG_LEN);
+
+	assert_int_equal(linux_load(&gm, &k, NULL, cmdline, 0, &boot), -1);
 	assert_non_null(strstr(err_message(), "command line"));
 	gm_destroy(&gm);
 	free(cmdline);
