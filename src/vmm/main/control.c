@@ -4,6 +4,8 @@
 #include "vmm/main/machine.h"
 #include "vmm/main/machine_priv.h"
 #include "vmm/main/options.h"
+#include "vmm/devices/virtio/blk.h"
+#include "vmm/devices/virtio/virtio.h"
 #include "vmm/qmp/qmp.h"
 #include "common/error.h"
 #include "common/log.h"
@@ -152,6 +154,39 @@ static int cmd_query_name(void *opaque, struct json_object *args, struct json_ob
 	return 0;
 }
 
+static int cmd_query_pci(void *opaque, struct json_object *args, struct json_object **ret)
+{
+	struct vm *vm = opaque;
+	struct pci_device *devs[VM_MAX_DISKS + 1];
+	unsigned n;
+
+	if (qmp_args_check(args, no_args) < 0)
+		return -1;
+	n = machine_pci_devices(vm, devs, VM_MAX_DISKS + 1);
+	*ret = virtio_pci_query_pci(vm->machine->pci, devs, n);
+	return *ret ? 0 : -1;
+}
+
+static int cmd_query_block(void *opaque, struct json_object *args, struct json_object **ret)
+{
+	struct vm *vm = opaque;
+
+	if (qmp_args_check(args, no_args) < 0)
+		return -1;
+	*ret = vblk_query_block(vm->machine->disks, vm->machine->ndisks);
+	return *ret ? 0 : -1;
+}
+
+static int cmd_query_blockstats(void *opaque, struct json_object *args, struct json_object **ret)
+{
+	struct vm *vm = opaque;
+
+	if (qmp_args_check(args, no_args) < 0)
+		return -1;
+	*ret = vblk_query_blockstats(vm->machine->disks, vm->machine->ndisks);
+	return *ret ? 0 : -1;
+}
+
 int control_init(struct vm *vm)
 {
 	static const struct { const char *name; qmp_command_fn fn; } cmds[] = {
@@ -163,6 +198,9 @@ int control_init(struct vm *vm)
 		{ "quit", cmd_quit },
 		{ "query-cpus-fast", cmd_query_cpus_fast },
 		{ "query-name", cmd_query_name },
+		{ "query-pci", cmd_query_pci },
+		{ "query-block", cmd_query_block },
+		{ "query-blockstats", cmd_query_blockstats },
 	};
 	struct machine *m = vm->machine;
 

@@ -9,6 +9,9 @@
 #include "vmm/devices/i8042.h"
 #include "vmm/devices/pci.h"
 #include "vmm/devices/rtc.h"
+#include "vmm/devices/virtio/blk.h"
+#include "vmm/devices/virtio/rng.h"
+#include "vmm/devices/virtio/virtio.h"
 #include "vmm/acpi/acpi.h"
 #include "vmm/boot/layout.h"
 #include "common/error.h"
@@ -70,6 +73,51 @@ static int machine_create_acpi(struct vm *vm)
 	return 0;
 }
 
+/* virtio devices, one PCI function each, in command-line order after the host
+ * bridge; their interrupts are MSI-X through KVM routes and irqfds. */
+static int machine_create_virtio(struct vm *vm)
+{
+	struct machine *m = vm->machine;
+	struct virtio_host_ops *host = &m->virtio_host;
+
+	if (!vm->irqchip && (vm->cfg.ndisks || vm->cfg.rng))
+		return err_set(ERR_INVALID, "virtio devices need a kernel (no --payload)");
+	*host = (struct virtio_host_ops){ kvm_msi_route, kvm_irqfd, kvm_ioeventfd, kvm_gsi_alloc, vm };
+	for (unsigned i = 0; i < vm->cfg.ndisks; i++) {
+		struct vblk_opts opts;
+		struct vblk *b;
+		int rc = vblk_parse_opts(vm->cfg.disks[i], &opts);
+
+		b = rc < 0 ? NULL : vblk_create(&opts, &vm->mem, host, true);
+		vblk_opts_free(&opts);
+		if (!b)
+			return err_prefix("--disk %s", vm->cfg.disks[i]);
+		m->disks[m->ndisks++] = b;
+		if (pci_register_device(m->pci, virtio_pci_device(vblk_transport(b)), -1) < 0)
+			return err_prefix("--disk %s", vm->cfg.disks[i]);
+	}
+	if (vm->cfg.rng) {
+		struct vrng_opts opts = { .gm = &vm->mem, .host = host, .iothread = true };
+
+		m->rng = vrng_create(&opts);
+		if (!m->rng || pci_register_device(m->pci, virtio_pci_device(vrng_transport(m->rng)), -1) < 0)
+			return err_prefix("--rng");
+	}
+	return 0;
+}
+
+unsigned machine_pci_devices(struct vm *vm, struct pci_device **devs, unsigned max)
+{
+	struct machine *m = vm->machine;
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < m->ndisks && n < max; i++)
+		devs[n++] = virtio_pci_device(vblk_transport(m->disks[i]));
+	if (m->rng && n < max)
+		devs[n++] = virtio_pci_device(vrng_transport(m->rng));
+	return n;
+}
+
 /* The machine's legacy devices, as a PC has them:
  *   COM1 0x3f8 GSI 4 | i8042 0x60/0x64 GSI 1/12 | RTC 0x70 GSI 8 | debug port 0x80
  *   PCI conf1 0xcf8 (0xcf9 reset control), ECAM 0xe0000000 | ACPI PM 0x600-0x60b, reset 0x610,
@@ -113,6 +161,8 @@ int machine_create_devices(struct vm *vm)
 	pci_bus_set_request_sink(m->pci, &vm->request_sink);
 	if (pci_bus_register_ecam(m->pci, MACHINE_PCI_ECAM_BASE) < 0)
 		return err_prefix("PCI ECAM");
+	if (machine_create_virtio(vm) < 0)
+		return -1;
 	return machine_create_acpi(vm);
 }
 
@@ -139,6 +189,16 @@ void machine_destroy_devices(struct vm *vm)
 
 	if (m->pm)
 		acpi_pm_destroy(m->pm);
+	for (unsigned i = 0; i < m->ndisks; i++) {
+		pci_unregister_device(m->pci, virtio_pci_device(vblk_transport(m->disks[i])));
+		vblk_destroy(m->disks[i]);
+	}
+	m->ndisks = 0;
+	if (m->rng) {
+		pci_unregister_device(m->pci, virtio_pci_device(vrng_transport(m->rng)));
+		vrng_destroy(m->rng);
+		m->rng = NULL;
+	}
 	if (m->pci)
 		pci_bus_destroy(m->pci);
 	if (m->debugport)

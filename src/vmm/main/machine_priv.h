@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "vmm/boot/linux.h"
+#include "vmm/devices/virtio/virtio.h"
 #include "vmm/main/vm.h"
 
 struct chardev;
@@ -16,7 +17,10 @@ struct rtc;
 struct pci_bus;
 struct debugport;
 struct acpi_pm;
+struct pci_device;
 struct qmp_server;
+struct vblk;
+struct vrng;
 
 struct machine {
 	struct boot_source image;         /* kernel or payload; read again on every reset */
@@ -38,6 +42,10 @@ struct machine {
 	struct debugport *debugport;
 	struct acpi_pm *pm;
 	struct qmp_server *qmp;
+	struct virtio_host_ops virtio_host;  /* KVM routes, irqfds, ioeventfds for virtio */
+	struct vblk *disks[VM_MAX_DISKS];
+	unsigned ndisks;
+	struct vrng *rng;
 };
 
 /* devices.c */
@@ -45,6 +53,9 @@ int machine_create_devices(struct vm *vm);
 void machine_reset_devices(struct vm *vm);
 void machine_destroy_devices(struct vm *vm);
 int machine_save_irqchip(struct vm *vm);
+
+/* The PCI devices of the machine, for query-pci. */
+unsigned machine_pci_devices(struct vm *vm, struct pci_device **devs, unsigned max);
 
 /* control.c: QMP commands and events */
 int control_init(struct vm *vm);

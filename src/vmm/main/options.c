@@ -3,6 +3,7 @@
 #include "vmm/main/options.h"
 #include "common/error.h"
 #include "common/util.h"
+#include "vmm/devices/virtio/blk.h"
 
 #include <getopt.h>
 #include <stdarg.h>
@@ -25,6 +26,10 @@ static void usage(FILE *out)
 		"  -q, --qmp unix:PATH      QMP control socket\n"
 		"  -n, --name NAME          guest name (process title, QMP)\n"
 		"  -p, --pidfile FILE       write the VMM's pid to FILE\n"
+		"  -d, --disk SPEC          virtio-blk disk (repeatable): path=FILE[,format=raw|qcow2][,readonly=on|off]\n"
+		"                           [,serial=S][,cache=none|writeback|writethrough|unsafe][,aio=io_uring|threads]\n"
+		"                           [,id=NAME]\n"
+		"      --rng                virtio-rng device fed from getrandom()\n"
 		"      --no-reboot          exit instead of resetting when the guest reboots\n"
 		"      --markers FILE       log guest writes to debug port 0x80 (0x40 kernel, 0x41 userspace),\n"
 		"                           one line each: \"debug-port: 0x41 at 123.456 ms\" since VMM start\n"
@@ -50,7 +55,7 @@ static int usage_error(const char *fmt, ...)
 	return VM_EXIT_USAGE;
 }
 
-enum { OPT_NO_REBOOT = 0x100, OPT_PAYLOAD, OPT_PAYLOAD_MODE, OPT_MARKERS };
+enum { OPT_NO_REBOOT = 0x100, OPT_PAYLOAD, OPT_PAYLOAD_MODE, OPT_MARKERS, OPT_RNG };
 
 int vmm_parse_args(int argc, char **argv, struct vm_config *cfg)
 {
@@ -66,6 +71,8 @@ int vmm_parse_args(int argc, char **argv, struct vm_config *cfg)
 		{ "pidfile", required_argument, NULL, 'p' },
 		{ "no-reboot", no_argument, NULL, OPT_NO_REBOOT },
 		{ "markers", required_argument, NULL, OPT_MARKERS },
+		{ "disk", required_argument, NULL, 'd' },
+		{ "rng", no_argument, NULL, OPT_RNG },
 		{ "payload", required_argument, NULL, OPT_PAYLOAD },
 		{ "payload-mode", required_argument, NULL, OPT_PAYLOAD_MODE },
 		{ "help", no_argument, NULL, 'h' },
@@ -82,7 +89,7 @@ int vmm_parse_args(int argc, char **argv, struct vm_config *cfg)
 	cfg->name = "vireo";
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":k:i:a:m:c:s:q:n:p:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":k:i:a:m:c:s:q:n:p:d:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'k': cfg->kernel = optarg; break;
 		case 'i': cfg->initrd = optarg; break;
@@ -122,6 +129,19 @@ int vmm_parse_args(int argc, char **argv, struct vm_config *cfg)
 		case 'p': cfg->pidfile = optarg; break;
 		case OPT_NO_REBOOT: cfg->no_reboot = true; break;
 		case OPT_MARKERS: cfg->markers_path = optarg; break;
+		case OPT_RNG: cfg->rng = true; break;
+		case 'd': {
+			struct vblk_opts o;
+			int rc = vblk_parse_opts(optarg, &o);
+
+			vblk_opts_free(&o);
+			if (rc < 0)
+				return usage_error("--disk: %s", err_message());
+			if (cfg->ndisks == VM_MAX_DISKS)
+				return usage_error("--disk: at most %d disks", VM_MAX_DISKS);
+			cfg->disks[cfg->ndisks++] = optarg;
+			break;
+		}
 		case OPT_PAYLOAD: cfg->payload = optarg; break;
 		case OPT_PAYLOAD_MODE:
 			if (!strcmp(optarg, "long"))

@@ -15,6 +15,7 @@
 #include "vmm/memory.h"
 
 #define VM_MAX_CPUS 255
+#define VM_MAX_DISKS 16
 
 /* Exit statuses of vireo-vmm (documented in docs/man/vireo-vmm.1). */
 enum vm_exit_status {
@@ -58,6 +59,9 @@ struct vm_config {
 	const char *pidfile;
 	const char *markers_path;     /* debug-port markers log */
 	bool no_reboot;
+	const char *disks[VM_MAX_DISKS];  /* --disk specs, parsed by vblk_parse_opts */
+	unsigned ndisks;
+	bool rng;
 };
 
 struct vm {
