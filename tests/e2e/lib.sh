@@ -86,16 +86,16 @@ qemu_boot_l2() {
 		-append "$L2_BASE_APPEND$append" "${drive[@]}" "$@" < /dev/null
 }
 
-# qemu_boot_l2_timed [qemu_boot_l2 ARGS...]: qemu_boot_l2, timed from inside: prints the console,
-# then "L2_TIMING boot_ok_ms=N exit_ms=M" (QEMU start to the L2_BOOT_OK line / to QEMU's exit;
-# boot_ok_ms=-1 if the line never came). Returns QEMU's status. No polling: the console is read
-# line by line as it arrives, so the measurement does not steal CPU from the guest.
-qemu_boot_l2_timed() {
+# l2_timed BOOT-FUNCTION [ARGS...]: run a boot helper (qemu_boot_l2, vireo_boot_l2), timed from
+# inside: prints the console, then "L2_TIMING boot_ok_ms=N exit_ms=M" (start to the L2_BOOT_OK line /
+# to the VMM's exit; boot_ok_ms=-1 if the line never came). Returns the VMM's status. No polling:
+# the console is read line by line as it arrives, so the measurement does not steal CPU from the guest.
+l2_timed() {
 	local t0 boot=-1 line up rest now status=125
 	t0=$(ms_now)
 	while IFS= read -r line; do
 		case $line in
-		L2_QEMU_STATUS=*) status=${line#L2_QEMU_STATUS=}; continue ;;
+		L2_VMM_STATUS=*) status=${line#L2_VMM_STATUS=}; continue ;;
 		L2_BOOT_OK*)
 			if [ "$boot" = -1 ]; then
 				read -r up rest < /proc/uptime; up=${up/./}; now=$(( 10#$up * 10 ))
@@ -103,7 +103,12 @@ qemu_boot_l2_timed() {
 			fi ;;
 		esac
 		printf '%s\n' "$line"
-	done < <(qemu_boot_l2 "$@" 2>&1; echo "L2_QEMU_STATUS=$?")
+	done < <("$@" 2>&1; echo "L2_VMM_STATUS=$?")
 	echo "L2_TIMING boot_ok_ms=$boot exit_ms=$(( $(ms_now) - t0 ))"
 	return "$status"
+}
+
+# qemu_boot_l2_timed [qemu_boot_l2 ARGS...]: qemu_boot_l2, timed (see l2_timed).
+qemu_boot_l2_timed() {
+	l2_timed qemu_boot_l2 "$@"
 }

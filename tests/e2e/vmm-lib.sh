@@ -30,24 +30,9 @@ vireo_boot_l2() {
 		--cmdline "$L2_BASE_APPEND$append" "${extra[@]}" "$@" < /dev/null
 }
 
-# vireo_boot_l2_timed [vireo_boot_l2 ARGS...]: as qemu_boot_l2_timed, for vireo-vmm: prints the
-# console, then "L2_TIMING boot_ok_ms=N exit_ms=M".
+# vireo_boot_l2_timed [vireo_boot_l2 ARGS...]: vireo_boot_l2, timed as qemu_boot_l2_timed is.
 vireo_boot_l2_timed() {
-	local t0 boot=-1 line up rest now status=125
-	t0=$(ms_now)
-	while IFS= read -r line; do
-		case $line in
-		L2_VMM_STATUS=*) status=${line#L2_VMM_STATUS=}; continue ;;
-		L2_BOOT_OK*)
-			if [ "$boot" = -1 ]; then
-				read -r up rest < /proc/uptime; up=${up/./}; now=$(( 10#$up * 10 ))
-				boot=$(( now - t0 ))
-			fi ;;
-		esac
-		printf '%s\n' "$line"
-	done < <(vireo_boot_l2 "$@" 2>&1; echo "L2_VMM_STATUS=$?")
-	echo "L2_TIMING boot_ok_ms=$boot exit_ms=$(( $(ms_now) - t0 ))"
-	return "$status"
+	l2_timed vireo_boot_l2 "$@"
 }
 
 # qmp SOCKET COMMAND [ARGS-JSON]: one QMP command through vireo-qmp (waits up to 20 s for the socket).

@@ -5,10 +5,15 @@
 #define DEBUG_PORT 0x80
 #define PM1A_CNT 0x604
 
-/* Print the NUL-terminated string at label \str on COM1 (16/32/64-bit safe:
- * uses only SI via lodsb and DX/AL). */
+/* Print the NUL-terminated string at label \str on COM1 (real mode). */
 .macro PUTS str
 	lea \str, %si
+	PUTS_SI
+.endm
+
+/* Print the NUL-terminated string at DS:SI (RSI in long mode) on COM1,
+ * polling LSR for an empty transmitter; uses AX and DX. */
+.macro PUTS_SI
 1:	lodsb
 	test %al, %al
 	jz 3f

@@ -11,17 +11,6 @@
 _start:
 	MARK 0x41
 	lea msg(%rip), %rsi
-1:	lodsb
-	test %al, %al
-	jz 3f
-	mov %al, %ah
-	mov $COM1_LSR, %dx
-2:	inb %dx, %al
-	test $0x20, %al
-	jz 2b
-	mov %ah, %al
-	mov $COM1, %dx
-	outb %al, %dx
-	jmp 1b
-3:	hlt
+	PUTS_SI
+	hlt
 msg:	.asciz "long mode ok\n"
