@@ -126,6 +126,9 @@ int vireo_domain_set_autostart(vireo_domain *dom, int autostart, unsigned int fl
 /* Returns 0/1 into *autostart. */
 int vireo_domain_get_autostart(vireo_domain *dom, int *autostart);
 int vireo_domain_get_info(vireo_domain *dom, vireo_domain_info *info, unsigned int flags);
+enum {
+	VIREO_STATE_CACHED = 1u << 0,   /* the state when the handle was listed/looked up: no round trip */
+};
 int vireo_domain_get_state(vireo_domain *dom, int *state, char reason[32], unsigned int flags);
 /* Domain XML (VIREO_XML_INACTIVE); free() it. */
 char *vireo_domain_get_xml_desc(vireo_domain *dom, unsigned int flags);

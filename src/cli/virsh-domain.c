@@ -78,7 +78,7 @@ static int cmd_list(struct vsh *vsh, struct vsh_args *a)
 	}
 	int *states = calloc((size_t)n + 1, sizeof(int));
 	for (int i = 0; i < n; i++) {
-		if (vireo_domain_get_state(doms[i], &states[i], NULL, 0) < 0)
+		if (vireo_domain_get_state(doms[i], &states[i], NULL, VIREO_STATE_CACHED) < 0)
 			states[i] = VIREO_DOMAIN_NOSTATE;
 	}
 	if (vsh->json) {

@@ -27,6 +27,8 @@ struct vireo_domain {
 	int id;
 	int persistent;
 	int autostart;
+	int state;               /* as of the last answer about this domain */
+	char reason[32];
 };
 
 static _Thread_local vireo_error last_error;
@@ -321,6 +323,8 @@ static vireo_domain *dom_from_json(vireo_conn *c, json_object *o)
 	d->id = (int)jint(o, "id", -1);
 	d->persistent = json_object_get_boolean(json_object_object_get(o, "persistent"));
 	d->autostart = json_object_get_boolean(json_object_object_get(o, "autostart"));
+	d->state = (int)jint(o, "state_code", VIREO_DOMAIN_NOSTATE);
+	snprintf(d->reason, sizeof(d->reason), "%s", jstr(o, "reason") ? jstr(o, "reason") : "unknown");
 	return d;
 }
 
@@ -438,6 +442,8 @@ static void dom_update(vireo_domain *dom, json_object *o)
 	dom->id = (int)jint(o, "id", -1);
 	dom->persistent = json_object_get_boolean(json_object_object_get(o, "persistent"));
 	dom->autostart = json_object_get_boolean(json_object_object_get(o, "autostart"));
+	dom->state = (int)jint(o, "state_code", VIREO_DOMAIN_NOSTATE);
+	snprintf(dom->reason, sizeof(dom->reason), "%s", jstr(o, "reason") ? jstr(o, "reason") : "unknown");
 }
 
 static int dom_action(vireo_domain *dom, const char *action)
@@ -584,6 +590,12 @@ int vireo_domain_get_state(vireo_domain *dom, int *state, char reason[32], unsig
 {
 	vireo_domain_info info;
 
+	if (dom && (flags & VIREO_STATE_CACHED)) {
+		*state = dom->state;
+		if (reason)
+			snprintf(reason, 32, "%s", dom->reason);
+		return 0;
+	}
 	if (vireo_domain_get_info(dom, &info, flags) < 0)
 		return -1;
 	*state = (int)info.state;
