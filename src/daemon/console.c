@@ -51,7 +51,15 @@ static gboolean cons_readable(GSocket *sock, GIOCondition cond, gpointer data)
 	gssize n;
 
 	(void)cond;
-	n = g_socket_receive_with_blocking(sock, buf, sizeof(buf), FALSE, NULL, NULL);
+	GError *gerr = NULL;
+
+	n = g_socket_receive_with_blocking(sock, buf, sizeof(buf), FALSE, NULL, &gerr);
+	if (n < 0 && g_error_matches(gerr, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
+		g_error_free(gerr);
+		return G_SOURCE_CONTINUE;
+	}
+	if (gerr)
+		g_error_free(gerr);
 	if (n <= 0) {
 		/* EOF or error: the VMM is going away; the QMP side decides the state. */
 		c->watch = NULL;
@@ -91,7 +99,8 @@ void cons_attach(struct vdom *d)
 		return;
 	}
 	g_object_unref(addr);
-	g_socket_set_timeout(c->sock, 2);
+	/* No socket timeout: with one, the watch fires after a quiet spell and the
+	 * next read fails with TIMED_OUT, which looked like the VMM hanging up. */
 	c->watch = g_socket_create_source(c->sock, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
 	g_source_set_callback(c->watch, G_SOURCE_FUNC(cons_readable), d, NULL);
 	g_source_attach(c->watch, NULL);
@@ -138,8 +147,25 @@ static void cons_ws_message(SoupWebsocketConnection *ws, gint type, GBytes *mess
 	(void)type;
 	if (ws != c->writer || !c->sock || !len)
 		return;   /* readers' input is ignored */
-	if (g_socket_send_with_blocking(c->sock, buf, len, TRUE, NULL, NULL) < 0)
-		log_warn("domain %s: console input lost", c->name);
+	/* The VMM reads its console input as the guest's UART drains it: wait a
+	 * little for room, never block the daemon for long. */
+	while (len) {
+		GError *gerr = NULL;
+		gssize n = g_socket_send_with_blocking(c->sock, buf, len, FALSE, NULL, &gerr);
+		if (n < 0 && g_error_matches(gerr, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK) &&
+		    g_socket_condition_timed_wait(c->sock, G_IO_OUT, G_USEC_PER_SEC, NULL, NULL)) {
+			g_error_free(gerr);
+			continue;
+		}
+		if (n <= 0) {
+			log_warn("domain %s: %zu bytes of console input lost", c->name, len);
+			if (gerr)
+				g_error_free(gerr);
+			return;
+		}
+		buf += n;
+		len -= (gsize)n;
+	}
 }
 
 static void cons_ws_closed(SoupWebsocketConnection *ws, gpointer data)

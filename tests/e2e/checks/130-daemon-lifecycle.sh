@@ -18,6 +18,13 @@ start_vireod() {
 	for _ in $(seq 100); do "$vireo" version >/dev/null 2>&1 && return 0; sleep 0.1; done
 	cat "$root/vireod.log"; e2e_fail "vireod did not come up"
 }
+# On a failure: the daemon's and the VMM's logs, then the reason as the last line.
+die() {
+	echo "--- vireod.log"; tail -20 "$root/vireod.log"
+	echo "--- VMM log"; tail -20 "$root/var/log/vireo/l2.log" 2>/dev/null
+	echo "--- console"; tail -20 "$root/console" 2>/dev/null
+	e2e_fail "$@"
+}
 cleanup() {
 	"$vireo" destroy l2 >/dev/null 2>&1
 	[ -n "$dpid" ] && kill "$dpid" 2>/dev/null
@@ -27,7 +34,7 @@ trap cleanup EXIT
 state() { "$vireo" domstate --reason l2 | head -1; }
 wait_state() {
 	for _ in $(seq "$2"); do [ "$(state)" = "$1" ] && return 0; sleep 1; done
-	e2e_fail "state is '$(state)', wanted '$1'"
+	die "state is '$(state)', wanted '$1'"
 }
 
 guest='i=0; while [ $i -lt 100000 ]; do echo "TICK $i"; i=$((i+1)); sleep 0.2; done'
@@ -48,37 +55,37 @@ cat >"$root/l2.xml" <<XML
 </domain>
 XML
 start_vireod
-"$vireo" define "$root/l2.xml" || e2e_fail "define failed"
+"$vireo" define "$root/l2.xml" || die "define failed"
 t0=$(ms_now)
-"$vireo" start l2 || { cat "$root/var/log/vireo/l2.log"; e2e_fail "start failed"; }
+"$vireo" start l2 || { cat "$root/var/log/vireo/l2.log"; die "start failed"; }
 "$vireo" console --read-only l2 < <(sleep 600) > "$root/console" 2>&1 &
 cpid=$!
-wait_for_line "$root/console" '^L2_BOOT_OK' 120 || { tail -20 "$root/console"; e2e_fail "no L2_BOOT_OK on vireo console"; }
+wait_for_line "$root/console" '^L2_BOOT_OK' 120 || { tail -20 "$root/console"; die "no L2_BOOT_OK on vireo console"; }
 echo "E2E_METRIC daemon_start_to_boot_ok=$(( $(ms_now) - t0 )) ms"
-wait_for_line "$root/console" '^TICK 3[^0-9]' 60 || e2e_fail "the guest does not tick"
-"$vireo" list | grep -q ' l2 *running' || e2e_fail "vireo list does not show l2 running"
+wait_for_line "$root/console" '^TICK 3[^0-9]' 60 || die "the guest does not tick"
+"$vireo" list | grep -q ' l2 *running' || die "vireo list does not show l2 running"
 "$vireo" dominfo l2
 
 "$vireo" suspend l2 >/dev/null && wait_state "paused (user)" 10
 sleep 0.5; before=$(grep -c '^TICK' "$root/console"); sleep 2; after=$(grep -c '^TICK' "$root/console")
-[ "$before" -eq "$after" ] || e2e_fail "the guest ticked while suspended ($before -> $after)"
+[ "$before" -eq "$after" ] || die "the guest ticked while suspended ($before -> $after)"
 "$vireo" resume l2 >/dev/null && wait_state "running (unpaused)" 10
-wait_for_line "$root/console" "^TICK $((after + 2))[^0-9]" 30 || e2e_fail "no ticks after resume"
+wait_for_line "$root/console" "^TICK $((after + 2))[^0-9]" 30 || die "no ticks after resume"
 
 # vireod dies; the guest does not; the next vireod re-adopts it.
 pid=$(cat "$root/run/vireo/domains/l2.pid")
 kill -9 "$dpid"; wait "$dpid" 2>/dev/null; dpid=
-kill -0 "$pid" || e2e_fail "the VMM died with vireod"
+kill -0 "$pid" || die "the VMM died with vireod"
 start_vireod
 wait_state "running (booted)" 10
-"$vireo" suspend l2 >/dev/null && "$vireo" resume l2 >/dev/null || e2e_fail "re-adopted guest not controllable"
+"$vireo" suspend l2 >/dev/null && "$vireo" resume l2 >/dev/null || die "re-adopted guest not controllable"
 echo "re-adopted VMM $pid after kill -9 of vireod"
 
 # ACPI shutdown: the guest powers off, the VMM exits, state shut off (shutdown).
-"$vireo" shutdown l2 >/dev/null || e2e_fail "shutdown failed"
+"$vireo" shutdown l2 >/dev/null || die "shutdown failed"
 wait_state "shut off (shutdown)" 60
-kill -0 "$pid" 2>/dev/null && ! grep -q ' Z ' "/proc/$pid/stat" 2>/dev/null && e2e_fail "VMM $pid still runs"
+kill -0 "$pid" 2>/dev/null && ! grep -q ' Z ' "/proc/$pid/stat" 2>/dev/null && die "VMM $pid still runs"
 
-"$vireo" start l2 >/dev/null || e2e_fail "second start failed"
+"$vireo" start l2 >/dev/null || die "second start failed"
 "$vireo" destroy l2 >/dev/null && wait_state "shut off (destroyed)" 10
 echo "vireo define/start/console/suspend/resume/re-adopt/shutdown/destroy of a real L2 guest: ok"
