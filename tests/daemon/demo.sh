@@ -26,7 +26,9 @@ echo "demo: vireod --root $root"
 dpid=$!
 for _ in $(seq 100); do "$vireo" version >/dev/null 2>&1 && break; sleep 0.1; done
 
-# The guest shows who it is, then waits at a shell until the power button.
+# The guest shows who it is, then waits until the power button.
+guest='for c in "uname -a" nproc "free -m"; do echo "~ # $c"; sh -c "$c"; done; echo DEMO_READY; sleep 600'
+b64=$(printf '%s\n' "$guest" | base64 | tr -d '\n')
 cat >"$root/demo.xml" <<XML
 <domain type='kvm'>
   <name>demo</name>
@@ -37,7 +39,7 @@ cat >"$root/demo.xml" <<XML
     <type arch='x86_64'>hvm</type>
     <kernel>$kernel</kernel>
     <initrd>$initrd</initrd>
-    <cmdline>console=ttyS0 quiet panic=-1 l2.script=info l2.shell=1</cmdline>
+    <cmdline>console=ttyS0 quiet panic=-1 l2.cmd=$b64</cmdline>
   </os>
   <features><acpi/><apic/></features>
   <on_poweroff>destroy</on_poweroff>
@@ -52,9 +54,9 @@ run "$vireo" dominfo demo
 echo "\$ $vireo console demo   (read-only here; ^] leaves an interactive one)"
 "$vireo" console --read-only demo < <(sleep 600) >"$root/console" 2>&1 &
 cpid=$!
-for _ in $(seq 240); do grep -q 'L2_DONE' "$root/console" 2>/dev/null && break; sleep 0.5; done
+for _ in $(seq 240); do grep -q '^DEMO_READY' "$root/console" 2>/dev/null && break; sleep 0.5; done
 sleep 1
-tr -d '\r' <"$root/console"
+tr -d '\r' <"$root/console" | grep -v '^DEMO_READY'
 kill "$cpid" 2>/dev/null; cpid=
 run "$vireo" shutdown demo
 for _ in $(seq 60); do
