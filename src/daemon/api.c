@@ -33,7 +33,7 @@ static GPtrArray *api_event_clients;   /* SoupWebsocketConnection * on /v1/event
 
 static void api_reply_json(struct api_req *r, unsigned int status, json_object *o)
 {
-	const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 
 	soup_server_message_set_status(r->msg, status, NULL);
 	soup_server_message_set_response(r->msg, "application/json", SOUP_MEMORY_COPY, text, strlen(text));
