@@ -10,6 +10,7 @@
 #include "vmm/devices/pci.h"
 #include "vmm/devices/rtc.h"
 #include "vmm/devices/virtio/blk.h"
+#include "vmm/devices/virtio/net.h"
 #include "vmm/devices/virtio/rng.h"
 #include "vmm/devices/virtio/virtio.h"
 #include "vmm/acpi/acpi.h"
@@ -80,7 +81,7 @@ static int machine_create_virtio(struct vm *vm)
 	struct machine *m = vm->machine;
 	struct virtio_host_ops *host = &m->virtio_host;
 
-	if (!vm->irqchip && (vm->cfg.ndisks || vm->cfg.rng))
+	if (!vm->irqchip && (vm->cfg.ndisks || vm->cfg.rng || vm->cfg.nnets))
 		return err_set(ERR_INVALID, "virtio devices need a kernel (no --payload)");
 	*host = (struct virtio_host_ops){ kvm_msi_route, kvm_irqfd, kvm_ioeventfd, kvm_gsi_alloc, vm };
 	for (unsigned i = 0; i < vm->cfg.ndisks; i++) {
@@ -103,6 +104,19 @@ static int machine_create_virtio(struct vm *vm)
 		if (!m->rng || pci_register_device(m->pci, virtio_pci_device(vrng_transport(m->rng)), -1) < 0)
 			return err_prefix("--rng");
 	}
+	for (unsigned i = 0; i < vm->cfg.nnets; i++) {
+		struct vnet_opts opts;
+		struct vnet *n;
+		int rc = vnet_parse_opts(vm->cfg.nets[i], &opts);
+
+		n = rc < 0 ? NULL : vnet_create(&opts, &vm->mem, host, true);
+		vnet_opts_free(&opts);
+		if (!n)
+			return err_prefix("--net %s", vm->cfg.nets[i]);
+		m->nets[m->nnets++] = n;
+		if (pci_register_device(m->pci, virtio_pci_device(vnet_transport(n)), -1) < 0)
+			return err_prefix("--net %s", vm->cfg.nets[i]);
+	}
 	return 0;
 }
 
@@ -115,6 +129,8 @@ unsigned machine_pci_devices(struct vm *vm, struct pci_device **devs, unsigned m
 		devs[n++] = virtio_pci_device(vblk_transport(m->disks[i]));
 	if (m->rng && n < max)
 		devs[n++] = virtio_pci_device(vrng_transport(m->rng));
+	for (unsigned i = 0; i < m->nnets && n < max; i++)
+		devs[n++] = virtio_pci_device(vnet_transport(m->nets[i]));
 	return n;
 }
 
@@ -199,6 +215,11 @@ void machine_destroy_devices(struct vm *vm)
 		vrng_destroy(m->rng);
 		m->rng = NULL;
 	}
+	for (unsigned i = 0; i < m->nnets; i++) {
+		pci_unregister_device(m->pci, virtio_pci_device(vnet_transport(m->nets[i])));
+		vnet_destroy(m->nets[i]);
+	}
+	m->nnets = 0;
 	if (m->pci)
 		pci_bus_destroy(m->pci);
 	if (m->debugport)

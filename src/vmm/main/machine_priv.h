@@ -21,6 +21,7 @@ struct pci_device;
 struct qmp_server;
 struct vblk;
 struct vrng;
+struct vnet;
 
 struct machine {
 	struct boot_source image;         /* kernel or payload; read again on every reset */
@@ -46,6 +47,8 @@ struct machine {
 	struct vblk *disks[VM_MAX_DISKS];
 	unsigned ndisks;
 	struct vrng *rng;
+	struct vnet *nets[VM_MAX_NETS];
+	unsigned nnets;
 };
 
 /* devices.c */

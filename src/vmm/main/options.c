@@ -4,6 +4,7 @@
 #include "common/error.h"
 #include "common/util.h"
 #include "vmm/devices/virtio/blk.h"
+#include "vmm/devices/virtio/net.h"
 
 #include <getopt.h>
 #include <stdarg.h>
@@ -30,6 +31,8 @@ static void usage(FILE *out)
 		"                           [,serial=S][,cache=none|writeback|writethrough|unsafe][,aio=io_uring|threads]\n"
 		"                           [,id=NAME]\n"
 		"      --rng                virtio-rng device fed from getrandom()\n"
+		"      --net SPEC           virtio-net (repeatable, at most %d): tap=NAME or fd=N (an open tap)\n"
+		"                           [,mac=52:54:00:12:34:56]\n"
 		"      --no-reboot          exit instead of resetting when the guest reboots\n"
 		"      --markers FILE       log guest writes to debug port 0x80 (0x40 kernel, 0x41 userspace),\n"
 		"                           one line each: \"debug-port: 0x41 at 123.456 ms\" since VMM start\n"
@@ -39,7 +42,7 @@ static void usage(FILE *out)
 		"  -V, --version            show the version\n\n"
 		"Exit status: 0 guest powered off or quit, 1 host error, 2 bad usage,\n"
 		"3 guest crashed (triple fault with --no-reboot, KVM internal error), 4 payload halted.\n",
-		VM_MAX_CPUS);
+		VM_MAX_CPUS, VM_MAX_NETS);
 }
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -55,7 +58,7 @@ static int usage_error(const char *fmt, ...)
 	return VM_EXIT_USAGE;
 }
 
-enum { OPT_NO_REBOOT = 0x100, OPT_PAYLOAD, OPT_PAYLOAD_MODE, OPT_MARKERS, OPT_RNG };
+enum { OPT_NO_REBOOT = 0x100, OPT_PAYLOAD, OPT_PAYLOAD_MODE, OPT_MARKERS, OPT_RNG, OPT_NET };
 
 int vmm_parse_args(int argc, char **argv, struct vm_config *cfg)
 {
@@ -73,6 +76,7 @@ int vmm_parse_args(int argc, char **argv, struct vm_config *cfg)
 		{ "markers", required_argument, NULL, OPT_MARKERS },
 		{ "disk", required_argument, NULL, 'd' },
 		{ "rng", no_argument, NULL, OPT_RNG },
+		{ "net", required_argument, NULL, OPT_NET },
 		{ "payload", required_argument, NULL, OPT_PAYLOAD },
 		{ "payload-mode", required_argument, NULL, OPT_PAYLOAD_MODE },
 		{ "help", no_argument, NULL, 'h' },
@@ -130,6 +134,18 @@ int vmm_parse_args(int argc, char **argv, struct vm_config *cfg)
 		case OPT_NO_REBOOT: cfg->no_reboot = true; break;
 		case OPT_MARKERS: cfg->markers_path = optarg; break;
 		case OPT_RNG: cfg->rng = true; break;
+		case OPT_NET: {
+			struct vnet_opts no;
+			int rc = vnet_parse_opts(optarg, &no);
+
+			vnet_opts_free(&no);
+			if (rc < 0)
+				return usage_error("%s", err_message());
+			if (cfg->nnets == VM_MAX_NETS)
+				return usage_error("--net: at most %d network devices", VM_MAX_NETS);
+			cfg->nets[cfg->nnets++] = optarg;
+			break;
+		}
 		case 'd': {
 			struct vblk_opts o;
 			int rc = vblk_parse_opts(optarg, &o);

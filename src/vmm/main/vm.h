@@ -16,6 +16,8 @@
 
 #define VM_MAX_CPUS 255
 #define VM_MAX_DISKS 16
+#define VM_MAX_NETS 4
+#define VM_MAX_CHANNELS 8
 
 /* Exit statuses of vireo-vmm (documented in docs/man/vireo-vmm.1). */
 enum vm_exit_status {
@@ -62,6 +64,11 @@ struct vm_config {
 	const char *disks[VM_MAX_DISKS];  /* --disk specs, parsed by vblk_parse_opts */
 	unsigned ndisks;
 	bool rng;
+	const char *nets[VM_MAX_NETS];    /* --net specs, parsed by vnet_parse_opts */
+	unsigned nnets;
+	const char *channels[VM_MAX_CHANNELS];  /* --channel specs, parsed by vcon_parse_channel */
+	unsigned nchannels;
+	bool virtconsole;             /* --console virtio: port 0 of virtio-console is hvc0 */
 };
 
 struct vm {

@@ -1,0 +1,65 @@
+# e2e check: virtio-net on taps in a real L2 guest under vireo-vmm: two guests, each on a tap that
+# vireo-vmm creates (--net tap=NAME), bridged in L1, ping each other and run iperf3 between them.
+# e2e-timeout: 280
+. "$VIREO_TESTS/e2e/lib.sh"
+. "$VIREO_TESTS/e2e/vmm-lib.sh"
+need_kvm
+need_build_file src/vmm/main/vireo-vmm
+"$VIREO_VMM" --help 2>&1 | grep -q -- '--net' || e2e_skip "vireo-vmm has no --net option yet"
+# Only inside L1 (or a host where this is allowed): a private bridge and two taps, removed at exit.
+modprobe tun 2> /dev/null; modprobe bridge 2> /dev/null
+mkdir -p /dev/net
+[ -e /dev/net/tun ] || mknod /dev/net/tun c 10 200
+[ -e /dev/net/tun ] || e2e_skip "no /dev/net/tun"
+br=vbr122
+ip link add "$br" type bridge 2> /dev/null || e2e_skip "cannot create a bridge here"
+trap 'ip link del "$br" 2> /dev/null' EXIT
+ip link set "$br" up
+dir=$(mktemp -d /tmp/122.XXXXXX)
+disk=(--disk "path=$L2_DISK,readonly=on")
+
+# $1 own address, $2 peer address, $3 role (server/client). Prints NET_* lines.
+guest() {
+	printf '%s\n' "ip addr add $1/24 dev eth0; ip link set eth0 up
+echo NET_DEV \$(cat /sys/class/net/eth0/address) driver=\$(basename \$(readlink /sys/class/net/eth0/device/driver))
+i=0; until ping -c 1 -W 1 $2 > /dev/null 2>&1; do i=\$((i+1)); [ \$i -ge 60 ] && break; done
+ping -c 5 -i 0.2 -W 2 $2 | grep -E 'packets|round-trip' | sed 's/^/NET_PING /'"
+	if [ "$3" = server ]; then
+		echo 'for i in 1 2; do timeout 60 iperf3 -s -1 > /dev/null 2>&1; done; echo NET_IPERF_SERVER_DONE'
+	else
+		echo "sleep 2; timeout 60 iperf3 -c $2 -t 5 -f m 2>&1 | grep -E 'sender|receiver|error' | sed 's/^/NET_IPERF /'"
+		echo "timeout 30 iperf3 -c $2 -t 3 -f m -R 2>&1 | grep -E 'receiver|error' | sed 's/^/NET_IPERF_R /'"
+	fi
+}
+
+vireo_boot_l2 --timeout 200 --cmd "$(guest 10.0.122.1 10.0.122.2 server)" -- "${disk[@]}" \
+	--net tap=vtap1221,mac=52:54:00:12:20:01 > "$dir/a.log" 2>&1 &
+a=$!
+vireo_boot_l2 --timeout 200 --cmd "$(guest 10.0.122.2 10.0.122.1 client)" -- "${disk[@]}" \
+	--net tap=vtap1222,mac=52:54:00:12:20:02 > "$dir/b.log" 2>&1 &
+b=$!
+# vireo-vmm creates each tap when it starts; put them on the bridge as soon as they exist.
+for t in vtap1221 vtap1222; do
+	for _ in $(seq 100); do ip link show "$t" > /dev/null 2>&1 && break; sleep 0.1; done
+	ip link set "$t" master "$br" up || echo "cannot bridge $t"
+done
+wait $a; ra=$?
+wait $b; rb=$?
+echo "--- guest A"; cat "$dir/a.log"
+echo "--- guest B"; cat "$dir/b.log"
+[ "$ra" -eq 0 ] || e2e_fail "guest A: vireo-vmm exited $ra"
+[ "$rb" -eq 0 ] || e2e_fail "guest B: vireo-vmm exited $rb"
+for g in a b; do
+	grep -q '^NET_DEV 52:54:00:12:20:0[12] driver=virtio_net' "$dir/$g.log" ||
+		e2e_fail "guest $g: eth0 is not virtio_net with the given MAC"
+	grep -q '^NET_PING 5 packets transmitted, 5 packets received' "$dir/$g.log" ||
+		e2e_fail "guest $g: ping: $(grep NET_PING "$dir/$g.log" | head -1)"
+done
+rtt=$(sed -n 's|^NET_PING round-trip min/avg/max = [0-9.]*/\([0-9.]*\)/.*|\1|p' "$dir/b.log" | tr -d '\r')
+echo "E2E_METRIC virtio_net_ping_avg_ms=${rtt:-?} ms"
+tx=$(sed -n 's/^NET_IPERF .* \([0-9.]*\) Mbits\/sec.*receiver.*/\1/p' "$dir/b.log" | tr -d '\r')
+rx=$(sed -n 's/^NET_IPERF_R .* \([0-9.]*\) Mbits\/sec.*receiver.*/\1/p' "$dir/b.log" | tr -d '\r')
+[ -n "$tx" ] || e2e_fail "iperf3 B->A gave no result: $(grep NET_IPERF "$dir/b.log" | head -3)"
+echo "E2E_METRIC virtio_net_iperf3_b_to_a=$tx Mbit/s"
+[ -n "$rx" ] && echo "E2E_METRIC virtio_net_iperf3_a_to_b=$rx Mbit/s"
+echo "two vireo-vmm guests on taps ping each other and run iperf3 (${tx} Mbit/s)"
