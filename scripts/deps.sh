@@ -11,6 +11,7 @@ packages=(
 	libclang-rt-14-dev binutils
 	# peers and tools used by tests and benchmarks
 	qemu-system-x86 qemu-utils libvirt-clients
+	libvirt-daemon libvirt-daemon-driver-qemu curl python3-yaml
 	# lab images
 	busybox-static cpio xz-utils kmod e2fsprogs
 	# ACPI: iasl disassembles the generated tables in unit tests
