@@ -227,26 +227,100 @@ static bool vdom_stopped(struct vdom *d, enum vdom_state state, const char *reas
 
 /* ---- spawning ---- */
 
-static int vdom_check_devices(const struct dom_def *def)
+/* vireo-vmm's option text is comma-separated: a value with a comma cannot pass. */
+static int vdom_plain_value(const struct dom_def *def, const char *what, const char *v)
 {
-	/* vireo-vmm boots a direct kernel with COM1 today; refuse what it cannot honour
-	 * rather than start a guest without its disks or NICs. */
+	if (v && strchr(v, ','))
+		return err_set(ERR_UNSUPPORTED, "domain '%s': %s '%s' contains a comma, which vireo-vmm's "
+			"options cannot carry", def->name, what, v);
+	return 0;
+}
+
+static bool iotune_set(const struct dom_iotune *t)
+{
+	return t->total_bytes_sec || t->read_bytes_sec || t->write_bytes_sec || t->total_iops_sec ||
+	       t->read_iops_sec || t->write_iops_sec || t->total_bytes_sec_max || t->read_bytes_sec_max ||
+	       t->write_bytes_sec_max || t->total_iops_sec_max || t->read_iops_sec_max ||
+	       t->write_iops_sec_max || t->size_iops_sec || t->group_name;
+}
+
+/* The VMM options for the domain's devices, or -1 naming the first device
+ * vireo-vmm cannot honour: a guest is never started without a device it asked for. */
+static int vdom_device_args(const struct dom_def *def, GPtrArray *args)
+{
+	static const char *const cache_names[] = {
+		[DOM_CACHE_NONE] = "none", [DOM_CACHE_WRITETHROUGH] = "writethrough",
+		[DOM_CACHE_WRITEBACK] = "writeback", [DOM_CACHE_UNSAFE] = "unsafe",
+	};
+
 	if (!def->os.kernel)
 		return err_set(ERR_UNSUPPORTED, "domain '%s' has no <os><kernel>: vireo-vmm boots "
 			"only a direct kernel for now", def->name);
-	if (def->ndisks)
-		return err_set(ERR_UNSUPPORTED, "domain '%s': disk '%s' cannot be honoured: vireo-vmm "
-			"has no disk option yet", def->name, def->disks[0].target_dev);
-	if (def->nnets)
-		return err_set(ERR_UNSUPPORTED, "domain '%s': <interface> cannot be honoured: vireo-vmm "
-			"has no network option yet", def->name);
+	for (size_t i = 0; i < def->ndisks; i++) {
+		const struct dom_disk *k = &def->disks[i];
+		GString *spec;
+		if (k->type != DOM_DISK_FILE || !k->path)
+			return err_set(ERR_UNSUPPORTED, "domain '%s': disk '%s' cannot be honoured: only "
+				"<disk type='file'> with a source file", def->name, k->target_dev);
+		if (k->has_iotune && iotune_set(&k->iotune))
+			return err_set(ERR_UNSUPPORTED, "domain '%s': disk '%s': <iotune> cannot be honoured "
+				"by vireo-vmm's options yet", def->name, k->target_dev);
+		if (k->cache == DOM_CACHE_DIRECTSYNC)
+			return err_set(ERR_UNSUPPORTED, "domain '%s': disk '%s': cache='directsync' is not "
+				"supported by vireo-vmm", def->name, k->target_dev);
+		if (k->io == DOM_IO_NATIVE)
+			return err_set(ERR_UNSUPPORTED, "domain '%s': disk '%s': io='native' is not supported "
+				"by vireo-vmm (io_uring or threads are)", def->name, k->target_dev);
+		if (vdom_plain_value(def, "disk path", k->path) < 0 ||
+		    vdom_plain_value(def, "disk serial", k->serial) < 0)
+			return -1;
+		spec = g_string_new(NULL);
+		g_string_append_printf(spec, "path=%s", k->path);
+		if (k->format != DOM_DISK_FORMAT_DEFAULT)
+			g_string_append_printf(spec, ",format=%s", dom_disk_format_name(k->format));
+		if (k->readonly)
+			g_string_append(spec, ",readonly=on");
+		if (k->serial)
+			g_string_append_printf(spec, ",serial=%s", k->serial);
+		if (k->cache != DOM_CACHE_DEFAULT)
+			g_string_append_printf(spec, ",cache=%s", cache_names[k->cache]);
+		if (k->io != DOM_IO_DEFAULT)
+			g_string_append_printf(spec, ",aio=%s", k->io == DOM_IO_URING ? "io_uring" : "threads");
+		g_string_append_printf(spec, ",id=%s", k->target_dev);
+		g_ptr_array_add(args, g_strdup("--disk"));
+		g_ptr_array_add(args, g_string_free(spec, FALSE));
+	}
+	for (size_t i = 0; i < def->nnets; i++) {
+		const struct dom_net *n = &def->nets[i];
+		char mac[18];
+		if (n->type != DOM_NET_ETHERNET || !n->target_dev)
+			return err_set(ERR_UNSUPPORTED, "domain '%s': <interface type='%s'> cannot be honoured "
+				"yet: only type='ethernet' with <target dev='TAP'/> (an existing tap)", def->name,
+				n->type == DOM_NET_NETWORK ? "network" : n->type == DOM_NET_BRIDGE ? "bridge" : "ethernet");
+		if (!n->model_virtio)
+			return err_set(ERR_UNSUPPORTED, "domain '%s': interface '%s': vireo-vmm has only "
+				"<model type='virtio'/>", def->name, n->target_dev);
+		if (vdom_plain_value(def, "tap name", n->target_dev) < 0)
+			return -1;
+		dom_mac_format(n->mac, mac);
+		g_ptr_array_add(args, g_strdup("--net"));
+		g_ptr_array_add(args, g_strdup_printf("tap=%s,mac=%s", n->target_dev, mac));
+	}
+	if (def->nrngs > 1)
+		return err_set(ERR_UNSUPPORTED, "domain '%s': vireo-vmm has one <rng>, not %zu", def->name,
+			def->nrngs);
+	if (def->nrngs) {
+		/* vireo-vmm feeds the device from getrandom(): what /dev/urandom and /dev/random give. */
+		if (def->rngs[0].backend && strcmp(def->rngs[0].backend, "/dev/urandom") &&
+		    strcmp(def->rngs[0].backend, "/dev/random"))
+			return err_set(ERR_UNSUPPORTED, "domain '%s': <rng> backend %s cannot be honoured "
+				"(vireo-vmm uses getrandom)", def->name, def->rngs[0].backend);
+		g_ptr_array_add(args, g_strdup("--rng"));
+	}
 	if (def->nhostdevs)
 		return err_set(ERR_UNSUPPORTED, "domain '%s': <hostdev> cannot be honoured yet", def->name);
 	if (def->nchannels)
 		return err_set(ERR_UNSUPPORTED, "domain '%s': <channel> cannot be honoured yet", def->name);
-	if (def->nrngs)
-		return err_set(ERR_UNSUPPORTED, "domain '%s': <rng> cannot be honoured by vireo-vmm's "
-			"options yet", def->name);
 	return 0;
 }
 
@@ -337,17 +411,33 @@ static int vdom_launch(struct vdom *d, const struct dom_def *from)
 	struct vd *vd = d->vd;
 	struct dom_def *live;
 	char mem[32], cpus[16], serial[300], qmp[300];
-	const char *argv[24];
-	int argc = 0;
+	GPtrArray *argv;
 	pid_t pid;
 
-	if (vdom_check_devices(from) < 0)
-		return -1;
 	if (access(vd->vmm_path, X_OK) < 0)
 		return err_set_errno(ERR_UNSUPPORTED, errno, "VMM %s is not executable", vd->vmm_path);
 	live = dom_def_copy(from);
 	if (!live)
 		return -1;
+	argv = g_ptr_array_new_with_free_func(g_free);
+	g_ptr_array_add(argv, g_strdup(vd->vmm_path));
+	g_ptr_array_add(argv, g_strdup("--name"));
+	g_ptr_array_add(argv, g_strdup(live->name));
+	g_ptr_array_add(argv, g_strdup("--kernel"));
+	g_ptr_array_add(argv, g_strdup(live->os.kernel));
+	if (live->os.initrd) {
+		g_ptr_array_add(argv, g_strdup("--initrd"));
+		g_ptr_array_add(argv, g_strdup(live->os.initrd));
+	}
+	if (live->os.cmdline) {
+		g_ptr_array_add(argv, g_strdup("--cmdline"));
+		g_ptr_array_add(argv, g_strdup(live->os.cmdline));
+	}
+	if (vdom_device_args(live, argv) < 0) {
+		g_ptr_array_free(argv, TRUE);
+		dom_def_free(live);
+		return -1;
+	}
 	vdom_set_runtime_paths(d, live->name);
 	unlink(d->qmp_path);
 	unlink(d->console_path);
@@ -356,35 +446,17 @@ static int vdom_launch(struct vdom *d, const struct dom_def *from)
 	snprintf(cpus, sizeof(cpus), "%u", live->vcpus_current);
 	snprintf(serial, sizeof(serial), "unix:%s", d->console_path);
 	snprintf(qmp, sizeof(qmp), "unix:%s", d->qmp_path);
-	argv[argc++] = vd->vmm_path;
-	argv[argc++] = "--name";
-	argv[argc++] = live->name;
-	argv[argc++] = "--kernel";
-	argv[argc++] = live->os.kernel;
-	if (live->os.initrd) {
-		argv[argc++] = "--initrd";
-		argv[argc++] = live->os.initrd;
-	}
-	if (live->os.cmdline) {
-		argv[argc++] = "--cmdline";
-		argv[argc++] = live->os.cmdline;
-	}
-	argv[argc++] = "--memory";
-	argv[argc++] = mem;
-	argv[argc++] = "--cpus";
-	argv[argc++] = cpus;
-	argv[argc++] = "--serial";
-	argv[argc++] = serial;
-	argv[argc++] = "--qmp";
-	argv[argc++] = qmp;
-	argv[argc++] = "--pidfile";
-	argv[argc++] = d->pid_path;
+	const char *fixed[] = { "--memory", mem, "--cpus", cpus, "--serial", serial, "--qmp", qmp,
+				"--pidfile", d->pid_path };
+	for (size_t i = 0; i < G_N_ELEMENTS(fixed); i++)
+		g_ptr_array_add(argv, g_strdup(fixed[i]));
 	/* on_reboot=destroy: the VMM must exit instead of resetting. */
 	if (live->on_reboot == DOM_ACTION_DESTROY)
-		argv[argc++] = "--no-reboot";
-	argv[argc] = NULL;
+		g_ptr_array_add(argv, g_strdup("--no-reboot"));
+	g_ptr_array_add(argv, NULL);
 
-	pid = vdom_spawn(d, (char **)argv);
+	pid = vdom_spawn(d, (char **)argv->pdata);
+	g_ptr_array_free(argv, TRUE);
 	if (pid < 0) {
 		dom_def_free(live);
 		return -1;

@@ -199,13 +199,14 @@ int main(int argc, char **argv)
 		{ "cpus", required_argument, NULL, 'c' }, { "serial", required_argument, NULL, 's' },
 		{ "qmp", required_argument, NULL, 'q' }, { "name", required_argument, NULL, 'n' },
 		{ "pidfile", required_argument, NULL, 'p' }, { "no-reboot", no_argument, NULL, 'R' },
-		{ "markers", required_argument, NULL, 'M' }, { 0 },
+		{ "markers", required_argument, NULL, 'M' }, { "disk", required_argument, NULL, 'd' },
+		{ "rng", no_argument, NULL, 'g' }, { "net", required_argument, NULL, 'N' }, { 0 },
 	};
 	const char *kernel = NULL;
 	struct sigaction sa = { .sa_handler = on_signal };
 	int c;
 
-	while ((c = getopt_long(argc, argv, "k:i:a:m:c:s:q:n:p:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "k:i:a:m:c:s:q:n:p:d:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'k': kernel = optarg; break;
 		case 'c': cpus = atoi(optarg) > 0 ? atoi(optarg) : 1; break;
@@ -220,7 +221,14 @@ int main(int argc, char **argv)
 		case 'n': name = optarg; break;
 		case 'p': pidfile = optarg; break;
 		case 'R': no_reboot = true; break;
-		case 'i': case 'a': case 'm': case 'M': break;
+		case 'd':
+			/* As vireo-vmm: a disk whose file cannot be opened stops the start. */
+			if (strncmp(optarg, "path=", 5) || access(strndupa(optarg + 5, strcspn(optarg + 5, ",")), R_OK)) {
+				fprintf(stderr, "fake-vmm: --disk %s: cannot open the file\n", optarg);
+				return 1;
+			}
+			break;
+		case 'i': case 'a': case 'm': case 'M': case 'g': case 'N': break;
 		default: return 2;
 		}
 	}
