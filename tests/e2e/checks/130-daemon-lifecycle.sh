@@ -1,5 +1,5 @@
 # e2e check: vireod with the real vireo-vmm and the L2 guest: vireo define/start, the guest's
-# console through `vireo console` (L2_BOOT_OK, ticks), suspend/resume, kill -9 of vireod and
+# console through `vireo console` (L2_BOOT_OK, ticks), a read-only virtio disk and virtio-rng, suspend/resume, kill -9 of vireod and
 # re-adoption of the running guest, ACPI shutdown to "shut off (shutdown)", then start + destroy.
 # e2e-timeout: 400
 . "$VIREO_TESTS/e2e/lib.sh"
@@ -37,7 +37,11 @@ wait_state() {
 	die "state is '$(state)', wanted '$1'"
 }
 
-guest='i=0; while [ $i -lt 100000 ]; do echo "TICK $i"; i=$((i+1)); sleep 0.2; done'
+# The guest shows the disk and the rng vireod passed through, then ticks.
+truncate -s 16M "$root/data.img"
+guest='echo "DISK vda ro=$(cat /sys/block/vda/ro) size=$(cat /sys/block/vda/size)"
+echo "RNG_CURRENT $(cat /sys/class/misc/hw_random/rng_current)"
+i=0; while [ $i -lt 100000 ]; do echo "TICK $i"; i=$((i+1)); sleep 0.2; done'
 cat >"$root/l2.xml" <<XML
 <domain type='kvm'>
   <name>l2</name>
@@ -50,6 +54,15 @@ cat >"$root/l2.xml" <<XML
     <cmdline>$L2_BASE_APPEND $(l2_cmd_arg "$guest")</cmdline>
   </os>
   <features><acpi/><apic/></features>
+  <devices>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='raw'/>
+      <source file='$root/data.img'/>
+      <target dev='vda' bus='virtio'/>
+      <readonly/>
+    </disk>
+    <rng model='virtio'><backend model='random'>/dev/urandom</backend></rng>
+  </devices>
   <on_poweroff>destroy</on_poweroff>
   <on_crash>destroy</on_crash>
 </domain>
@@ -63,6 +76,8 @@ cpid=$!
 wait_for_line "$root/console" '^L2_BOOT_OK' 120 || { tail -20 "$root/console"; die "no L2_BOOT_OK on vireo console"; }
 echo "E2E_METRIC daemon_start_to_boot_ok=$(( $(ms_now) - t0 )) ms"
 wait_for_line "$root/console" '^TICK 3[^0-9]' 60 || die "the guest does not tick"
+grep -q '^DISK vda ro=1 size=32768' "$root/console" || die "the guest does not see the read-only 16 MiB vda: $(grep -a '^DISK' "$root/console")"
+grep -q '^RNG_CURRENT virtio_rng' "$root/console" || die "the guest's hw_random is not virtio_rng: $(grep -a RNG_CURRENT "$root/console")"
 "$vireo" list | grep -q ' l2 *running' || die "vireo list does not show l2 running"
 "$vireo" dominfo l2
 
