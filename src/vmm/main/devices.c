@@ -11,6 +11,7 @@
 #include "vmm/devices/rtc.h"
 #include "vmm/devices/virtio/blk.h"
 #include "vmm/devices/virtio/net.h"
+#include "vmm/devices/virtio/console.h"
 #include "vmm/devices/virtio/rng.h"
 #include "vmm/devices/virtio/virtio.h"
 #include "vmm/acpi/acpi.h"
@@ -81,7 +82,8 @@ static int machine_create_virtio(struct vm *vm)
 	struct machine *m = vm->machine;
 	struct virtio_host_ops *host = &m->virtio_host;
 
-	if (!vm->irqchip && (vm->cfg.ndisks || vm->cfg.rng || vm->cfg.nnets))
+	if (!vm->irqchip && (vm->cfg.ndisks || vm->cfg.rng || vm->cfg.nnets ||
+			      vm->cfg.virtconsole || vm->cfg.nchannels))
 		return err_set(ERR_INVALID, "virtio devices need a kernel (no --payload)");
 	*host = (struct virtio_host_ops){ kvm_msi_route, kvm_irqfd, kvm_ioeventfd, kvm_gsi_alloc, vm };
 	for (unsigned i = 0; i < vm->cfg.ndisks; i++) {
@@ -117,6 +119,21 @@ static int machine_create_virtio(struct vm *vm)
 		if (pci_register_device(m->pci, virtio_pci_device(vnet_transport(n)), -1) < 0)
 			return err_prefix("--net %s", vm->cfg.nets[i]);
 	}
+	if (vm->cfg.virtconsole || vm->cfg.nchannels) {
+		struct vcon_channel ch[VM_MAX_CHANNELS] = { 0 };
+		struct vcon_opts opts = { .gm = &vm->mem, .host = host, .iothread = true, .loop = vm->loop,
+					  .console_spec = vm->cfg.virtconsole, .channels = ch,
+					  .nchannels = vm->cfg.nchannels };
+		int rc = 0;
+
+		for (unsigned i = 0; i < vm->cfg.nchannels && !rc; i++)
+			rc = vcon_parse_channel(vm->cfg.channels[i], &ch[i]);
+		m->vcon = rc < 0 ? NULL : vcon_create(&opts);
+		for (unsigned i = 0; i < vm->cfg.nchannels; i++)
+			vcon_channel_free(&ch[i]);
+		if (!m->vcon || pci_register_device(m->pci, virtio_pci_device(vcon_transport(m->vcon)), -1) < 0)
+			return err_prefix("--console/--channel");
+	}
 	return 0;
 }
 
@@ -131,6 +148,8 @@ unsigned machine_pci_devices(struct vm *vm, struct pci_device **devs, unsigned m
 		devs[n++] = virtio_pci_device(vrng_transport(m->rng));
 	for (unsigned i = 0; i < m->nnets && n < max; i++)
 		devs[n++] = virtio_pci_device(vnet_transport(m->nets[i]));
+	if (m->vcon && n < max)
+		devs[n++] = virtio_pci_device(vcon_transport(m->vcon));
 	return n;
 }
 
@@ -220,6 +239,11 @@ void machine_destroy_devices(struct vm *vm)
 		vnet_destroy(m->nets[i]);
 	}
 	m->nnets = 0;
+	if (m->vcon) {
+		pci_unregister_device(m->pci, virtio_pci_device(vcon_transport(m->vcon)));
+		vcon_destroy(m->vcon);
+		m->vcon = NULL;
+	}
 	if (m->pci)
 		pci_bus_destroy(m->pci);
 	if (m->debugport)

@@ -22,6 +22,7 @@ struct qmp_server;
 struct vblk;
 struct vrng;
 struct vnet;
+struct vcon;
 
 struct machine {
 	struct boot_source image;         /* kernel or payload; read again on every reset */
@@ -49,6 +50,7 @@ struct machine {
 	struct vrng *rng;
 	struct vnet *nets[VM_MAX_NETS];
 	unsigned nnets;
+	struct vcon *vcon;
 };
 
 /* devices.c */

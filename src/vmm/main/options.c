@@ -5,6 +5,7 @@
 #include "common/util.h"
 #include "vmm/devices/virtio/blk.h"
 #include "vmm/devices/virtio/net.h"
+#include "vmm/devices/virtio/console.h"
 
 #include <getopt.h>
 #include <stdarg.h>
@@ -33,6 +34,9 @@ static void usage(FILE *out)
 		"      --rng                virtio-rng device fed from getrandom()\n"
 		"      --net SPEC           virtio-net (repeatable, at most %d): tap=NAME or fd=N (an open tap)\n"
 		"                           [,mac=52:54:00:12:34:56]\n"
+		"      --console SPEC       virtio-console port 0 as the guest's hvc0: stdio, file:PATH, unix:PATH\n"
+		"      --channel SPEC       virtio-console named port (repeatable, at most %d):\n"
+		"                           name=NAME,path=SOCKET (listening unix socket, e.g. org.qemu.guest_agent.0)\n"
 		"      --no-reboot          exit instead of resetting when the guest reboots\n"
 		"      --markers FILE       log guest writes to debug port 0x80 (0x40 kernel, 0x41 userspace),\n"
 		"                           one line each: \"debug-port: 0x41 at 123.456 ms\" since VMM start\n"
@@ -42,7 +46,7 @@ static void usage(FILE *out)
 		"  -V, --version            show the version\n\n"
 		"Exit status: 0 guest powered off or quit, 1 host error, 2 bad usage,\n"
 		"3 guest crashed (triple fault with --no-reboot, KVM internal error), 4 payload halted.\n",
-		VM_MAX_CPUS, VM_MAX_NETS);
+		VM_MAX_CPUS, VM_MAX_NETS, VCON_MAX_CHANNELS);
 }
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -58,7 +62,7 @@ static int usage_error(const char *fmt, ...)
 	return VM_EXIT_USAGE;
 }
 
-enum { OPT_NO_REBOOT = 0x100, OPT_PAYLOAD, OPT_PAYLOAD_MODE, OPT_MARKERS, OPT_RNG, OPT_NET };
+enum { OPT_NO_REBOOT = 0x100, OPT_PAYLOAD, OPT_PAYLOAD_MODE, OPT_MARKERS, OPT_RNG, OPT_NET, OPT_CONSOLE, OPT_CHANNEL };
 
 int vmm_parse_args(int argc, char **argv, struct vm_config *cfg)
 {
@@ -77,6 +81,8 @@ int vmm_parse_args(int argc, char **argv, struct vm_config *cfg)
 		{ "disk", required_argument, NULL, 'd' },
 		{ "rng", no_argument, NULL, OPT_RNG },
 		{ "net", required_argument, NULL, OPT_NET },
+		{ "console", required_argument, NULL, OPT_CONSOLE },
+		{ "channel", required_argument, NULL, OPT_CHANNEL },
 		{ "payload", required_argument, NULL, OPT_PAYLOAD },
 		{ "payload-mode", required_argument, NULL, OPT_PAYLOAD_MODE },
 		{ "help", no_argument, NULL, 'h' },
@@ -144,6 +150,26 @@ int vmm_parse_args(int argc, char **argv, struct vm_config *cfg)
 			if (cfg->nnets == VM_MAX_NETS)
 				return usage_error("--net: at most %d network devices", VM_MAX_NETS);
 			cfg->nets[cfg->nnets++] = optarg;
+			break;
+		}
+		case OPT_CONSOLE:
+			if (strcmp(optarg, "stdio") && strcmp(optarg, "none") && strncmp(optarg, "file:", 5) &&
+			    strncmp(optarg, "unix:", 5))
+				return usage_error("--console: '%s' is not stdio, file:PATH, unix:PATH or none", optarg);
+			if ((!strncmp(optarg, "file:", 5) || !strncmp(optarg, "unix:", 5)) && !optarg[5])
+				return usage_error("--console: '%s' names no path", optarg);
+			cfg->virtconsole = optarg;
+			break;
+		case OPT_CHANNEL: {
+			struct vcon_channel ch;
+			int rc = vcon_parse_channel(optarg, &ch);
+
+			vcon_channel_free(&ch);
+			if (rc < 0)
+				return usage_error("%s", err_message());
+			if (cfg->nchannels == VCON_MAX_CHANNELS || cfg->nchannels == VM_MAX_CHANNELS)
+				return usage_error("--channel: at most %d channels", VCON_MAX_CHANNELS);
+			cfg->channels[cfg->nchannels++] = optarg;
 			break;
 		}
 		case 'd': {

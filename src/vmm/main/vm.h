@@ -68,7 +68,7 @@ struct vm_config {
 	unsigned nnets;
 	const char *channels[VM_MAX_CHANNELS];  /* --channel specs, parsed by vcon_parse_channel */
 	unsigned nchannels;
-	bool virtconsole;             /* --console virtio: port 0 of virtio-console is hvc0 */
+	const char *virtconsole;      /* --console SPEC: chardev of virtio-console port 0 (hvc0) */
 };
 
 struct vm {
