@@ -1,7 +1,8 @@
 # e2e check: virtio-console with multiport in a real L2 guest under vireo-vmm: hvc0 on a unix socket
 # (--console) carries bytes both ways, and a named port (--channel name=org.qemu.guest_agent.0) shows
-# up in /sys/class/virtio-ports with its name and carries a line each way through its host socket.
-# e2e-timeout: 200
+# up in /sys/class/virtio-ports with its name and carries a line each way through its host socket;
+# then, in a second boot, the real qemu-ga in L2 answers guest-ping and guest-file-open through it.
+# e2e-timeout: 280
 . "$VIREO_TESTS/e2e/lib.sh"
 . "$VIREO_TESTS/e2e/vmm-lib.sh"
 need_kvm
@@ -40,6 +41,31 @@ grep -q '^HVC_GOT HVCIN-42' "$dir/vmm.log" || e2e_fail "hvc0 did not receive the
 [ "$hvc_rc" -eq 0 ] || e2e_fail "the hvc0 socket did not get HVC_ACK back from the guest"
 grep -q '^PORT_GOT PING-123' "$dir/vmm.log" || e2e_fail "the named port did not receive the host's line"
 [ "$port_rc" -eq 0 ] || e2e_fail "the $name socket did not get PONG back from the guest"
+
+# Part 2: qemu-ga (from the L2 disk, started by l2-init with l2.qga=1) on the named port. The guest
+# waits until the agent has created /run/stop at our request.
+guest='for i in $(seq 120); do [ -e /run/stop ] && { echo QGA_STOP_SEEN; break; }; sleep 0.5; done'
+rm -f "$dir/agent.sock"
+vireo_boot_l2 --timeout 120 --append l2.qga=1 --cmd "$guest" -- --disk "path=$L2_DISK,readonly=on" \
+	--channel "name=$name,path=$dir/agent.sock" > "$dir/qga.log" 2>&1 &
+vmm=$!
+t3=$(ms_now)
+"$sc" --retry 60 --timeout 60 "$dir/agent.sock" '{"execute":"guest-ping"}\n' '{"return": {}}' > "$dir/ping.out" 2>&1
+ping_rc=$?
+t4=$(ms_now)
+"$sc" --retry 10 --timeout 30 "$dir/agent.sock" \
+	'{"execute":"guest-file-open","arguments":{"path":"/run/stop","mode":"w"}}\n' '"return"' > "$dir/open.out" 2>&1
+open_rc=$?
+wait $vmm; rc=$?
+echo "--- qemu-ga boot"; cat "$dir/qga.log"
+echo "--- guest-ping"; cat "$dir/ping.out"
+echo "--- guest-file-open"; cat "$dir/open.out"
+[ "$rc" -eq 0 ] || e2e_fail "vireo-vmm (qemu-ga boot) exited $rc"
+grep -q '^L2_QGA_OK' "$dir/qga.log" || e2e_fail "qemu-ga did not start on the named port in L2"
+[ "$ping_rc" -eq 0 ] || e2e_fail "no reply to guest-ping from qemu-ga"
+[ "$open_rc" -eq 0 ] || e2e_fail "no reply to guest-file-open from qemu-ga"
+grep -q '^QGA_STOP_SEEN' "$dir/qga.log" || e2e_fail "the file qemu-ga was asked to create did not appear in L2"
+echo "E2E_METRIC virtio_console_qga_ping_ms=$((t4 - t3)) ms (includes boot)"
 echo "E2E_METRIC virtio_console_hvc_roundtrip_after_ready_ms=$((t1 - t0)) ms (includes boot)"
 echo "E2E_METRIC virtio_console_port_roundtrip_ms=$((t2 - t1)) ms"
-echo "hvc0 and the named port $name carry bytes both ways through their host sockets"
+echo "hvc0 and the named port $name carry bytes both ways through their host sockets; qemu-ga answers on it"
