@@ -80,6 +80,10 @@ grep -q '^DISK vda ro=1 size=32768' "$root/console" || die "the guest does not s
 grep -q '^RNG_CURRENT virtio_rng' "$root/console" || die "the guest's hw_random is not virtio_rng: $(grep -a RNG_CURRENT "$root/console")"
 "$vireo" list | grep -q ' l2 *running' || die "vireo list does not show l2 running"
 "$vireo" dominfo l2
+# The guest read its disk's size and partition table: domstats has vda's read counters from QMP.
+"$vireo" domstats l2 --json > "$root/stats.json"
+grep -q '"name": *"vda"' "$root/stats.json" && grep -Eq '"rd_reqs": *[1-9]' "$root/stats.json" ||
+	die "domstats lacks vda's read counters: $(cat "$root/stats.json")"
 
 "$vireo" suspend l2 >/dev/null && wait_state "paused (user)" 10
 sleep 0.5; before=$(grep -c '^TICK' "$root/console"); sleep 2; after=$(grep -c '^TICK' "$root/console")
