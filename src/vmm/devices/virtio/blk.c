@@ -516,7 +516,7 @@ static void *reaper_main(void *arg)
 }
 
 /* Queue a valid, non-empty read or write on the ring; b->lock held.
- * false when the ring is full (the caller uses the pool). */
+ * false when the ring has no free entry (the caller uses the pool). */
 static bool uring_submit_locked(struct vblk *b, struct vblk_req *r)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&b->ring);
@@ -530,11 +530,14 @@ static bool uring_submit_locked(struct vblk *b, struct vblk_req *r)
 		io_uring_prep_readv(sqe, b->ufd, r->data, r->ndata, r->sector * SECTOR);
 	io_uring_sqe_set_data(sqe, r);
 	r->start_ns = clock_ns();
-	ret = io_uring_submit(&b->ring);
-	if (ret < 0) {
+	/* Once taken, the SQE stays in the ring whatever io_uring_submit says, so
+	 * the request must not also go to the pool: retry transient failures and
+	 * otherwise leave it for the next submission. */
+	do
+		ret = io_uring_submit(&b->ring);
+	while (ret == -EINTR || ret == -EAGAIN || ret == -EBUSY);
+	if (ret < 0)
 		log_warn("virtio-blk %s: io_uring_submit: %s", b->id, strerror(-ret));
-		return false;
-	}
 	return true;
 }
 
