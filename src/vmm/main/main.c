@@ -78,7 +78,9 @@ int main(int argc, char **argv)
 	}
 	rc = machine_run(vm);
 	machine_destroy(vm);
-	if (vm->cfg.pidfile)
+	/* A crashed guest leaves the pidfile behind, as a killed VMM does: a
+	 * supervisor that did not see the exit tells a crash from a clean end. */
+	if (vm->cfg.pidfile && rc != VM_EXIT_GUEST_CRASH)
 		unlink(vm->cfg.pidfile);
 	free(vm);
 	return rc;
