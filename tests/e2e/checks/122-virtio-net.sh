@@ -28,7 +28,7 @@ ping -c 5 -i 0.2 -W 2 $2 | grep -E 'packets|round-trip' | sed 's/^/NET_PING /'"
 		echo 'for i in 1 2; do timeout 60 iperf3 -s -1 > /dev/null 2>&1; done; echo NET_IPERF_SERVER_DONE'
 	else
 		echo "sleep 2; timeout 60 iperf3 -c $2 -t 5 -f m 2>&1 | grep -E 'sender|receiver|error' | sed 's/^/NET_IPERF /'"
-		echo "timeout 30 iperf3 -c $2 -t 3 -f m -R 2>&1 | grep -E 'receiver|error' | sed 's/^/NET_IPERF_R /'"
+		echo "sleep 1; timeout 30 iperf3 -c $2 -t 3 -f m -R 2>&1 | grep -E 'receiver|error' | sed 's/^/NET_IPERF_R /'"
 	fi
 }
 

@@ -269,8 +269,9 @@ static int rx_read(struct vnet *n)
  * backend to be readable (false: wait for a kick instead). n->lock held. */
 static bool rx_run(struct vnet *n)
 {
-	struct vq *vq = n->rxvq;
-	bool delivered = false, want_tap = false;
+	struct vq *vq = __atomic_load_n(&n->rxvq, __ATOMIC_ACQUIRE);
+	unsigned delivered = 0;
+	bool want_tap = false;
 
 	if (!n->active || !vq)
 		return false;
@@ -296,7 +297,10 @@ static bool rx_run(struct vnet *n)
 				continue;
 			break;
 		}
-		delivered = true;
+		/* Interrupt the guest now and then during a long burst so that it
+		 * drains (and refills) the ring while we keep reading the tap. */
+		if (++delivered % 32 == 0)
+			virtio_pci_queue_signal(n->vp, vq);
 	}
 	if (delivered || n->nheld)
 		virtio_pci_queue_signal(n->vp, vq);
@@ -397,9 +401,10 @@ static void vnet_notify(void *opaque, struct vq *vq)
 	int r;
 
 	if (vq->index == VNET_RXQ) {
-		pthread_mutex_lock(&n->lock);
-		n->rxvq = vq;
-		pthread_mutex_unlock(&n->lock);
+		/* No n->lock here: the rx thread may hold it through a long burst,
+		 * and tx kicks on this thread must not wait for that. Reset, the
+		 * only other writer, never runs concurrently with a kick. */
+		__atomic_store_n(&n->rxvq, vq, __ATOMIC_RELEASE);
 		wake(n);
 		return;
 	}
@@ -469,7 +474,7 @@ static void vnet_reset(void *opaque)
 	 * held belong to the ring being reset and are forgotten, not pushed. */
 	pthread_mutex_lock(&n->lock);
 	n->active = false;
-	n->rxvq = NULL;
+	__atomic_store_n(&n->rxvq, NULL, __ATOMIC_RELEASE);
 	if (n->pkt_len)
 		n->st.rx_dropped++;
 	n->nheld = 0;
