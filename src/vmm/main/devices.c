@@ -20,6 +20,7 @@
 #include "common/util.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -91,6 +92,9 @@ static int machine_create_virtio(struct vm *vm)
 		struct vblk *b;
 		int rc = vblk_parse_opts(vm->cfg.disks[i], &opts);
 
+		/* Disks without an id get QEMU's names for -drive if=virtio: virtio0, virtio1... */
+		if (rc == 0 && !opts.id && asprintf(&opts.id, "virtio%u", i) < 0)
+			opts.id = NULL;
 		b = rc < 0 ? NULL : vblk_create(&opts, &vm->mem, host, true);
 		vblk_opts_free(&opts);
 		if (!b)

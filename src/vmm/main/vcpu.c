@@ -108,25 +108,27 @@ static int vcpu_set_msrs(struct vcpu *vcpu)
 		MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP, MSR_STAR,
 		MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK, MSR_KERNEL_GS_BASE, MSR_IA32_TSC,
 	};
-	struct {
+	/* struct kvm_msrs ends in a flexible array: give it room for ours. */
+	union {
 		struct kvm_msrs hdr;
-		struct kvm_msr_entry e[ARRAY_SIZE(zeroed) + 3];
+		uint8_t bytes[sizeof(struct kvm_msrs) + (ARRAY_SIZE(zeroed) + 3) * sizeof(struct kvm_msr_entry)];
 	} m;
+	struct kvm_msr_entry *e = m.hdr.entries;
 	unsigned n = 0;
 	int rc;
 
 	memset(&m, 0, sizeof(m));
 	for (; n < ARRAY_SIZE(zeroed); n++)
-		m.e[n].index = zeroed[n];
-	m.e[n].index = MSR_IA32_MISC_ENABLE;
-	m.e[n++].data = 1; /* fast strings */
-	m.e[n].index = MSR_MTRR_DEF_TYPE;
-	m.e[n++].data = (1u << 11) | 6; /* MTRRs on, default write-back */
+		e[n].index = zeroed[n];
+	e[n].index = MSR_IA32_MISC_ENABLE;
+	e[n++].data = 1; /* fast strings */
+	e[n].index = MSR_MTRR_DEF_TYPE;
+	e[n++].data = (1u << 11) | 6; /* MTRRs on, default write-back */
 	if (vcpu->vm->irqchip) {
 		/* xAPIC mode at the default base (undoes a guest's switch to x2APIC);
 		 * bit 8 marks the bootstrap processor. */
-		m.e[n].index = MSR_IA32_APICBASE;
-		m.e[n++].data = 0xfee00000ULL | (1u << 11) | (vcpu->index == 0 ? 1u << 8 : 0);
+		e[n].index = MSR_IA32_APICBASE;
+		e[n++].data = 0xfee00000ULL | (1u << 11) | (vcpu->index == 0 ? 1u << 8 : 0);
 	}
 	m.hdr.nmsrs = n;
 	rc = ioctl(vcpu->fd, KVM_SET_MSRS, &m);
@@ -134,7 +136,7 @@ static int vcpu_set_msrs(struct vcpu *vcpu)
 		return err_set_errno(ERR_INTERNAL, errno, "vCPU %u: KVM_SET_MSRS", vcpu->index);
 	if ((unsigned)rc != n)
 		log_debug("vCPU %u: KVM took %d of %u MSRs (MSR 0x%x refused)", vcpu->index, rc, n,
-			  m.e[rc].index);
+			  e[rc].index);
 	return 0;
 }
 
