@@ -22,6 +22,7 @@ disk=(--disk "path=$L2_DISK,readonly=on")
 guest() {
 	printf '%s\n' "ip addr add $1/24 dev eth0; ip link set eth0 up
 echo NET_DEV \$(cat /sys/class/net/eth0/address) driver=\$(basename \$(readlink /sys/class/net/eth0/device/driver))
+echo NET_FEATURES \$(cat /sys/class/net/eth0/device/features)
 i=0; until ping -c 1 -W 1 $2 > /dev/null 2>&1; do i=\$((i+1)); [ \$i -ge 60 ] && break; done
 ping -c 5 -i 0.2 -W 2 $2 | grep -E 'packets|round-trip' | sed 's/^/NET_PING /'"
 	if [ "$3" = server ]; then
@@ -55,6 +56,12 @@ for g in a b; do
 	grep -q '^NET_PING 5 packets transmitted, 5 packets received' "$dir/$g.log" ||
 		e2e_fail "guest $g: ping: $(grep NET_PING "$dir/$g.log" | head -1)"
 done
+# Negotiated bits (the virtio bus lists them from bit 0): CSUM 0, GUEST_CSUM 1, GUEST_TSO4 7,
+# HOST_TSO4 11, MRG_RXBUF 15, STATUS 16, VERSION_1 32.
+feat=$(sed -n 's/^NET_FEATURES \([01]*\).*/\1/p' "$dir/a.log" | tr -d '\r')
+for b in 0 1 7 11 15 16 32; do
+	[ "${feat:$b:1}" = 1 ] || e2e_fail "guest A did not negotiate feature bit $b (features $feat)"
+done
 rtt=$(sed -n 's|^NET_PING round-trip min/avg/max = [0-9.]*/\([0-9.]*\)/.*|\1|p' "$dir/b.log" | tr -d '\r')
 echo "E2E_METRIC virtio_net_ping_avg_ms=${rtt:-?} ms"
 tx=$(sed -n 's/^NET_IPERF .* \([0-9.]*\) Mbits\/sec.*receiver.*/\1/p' "$dir/b.log" | tr -d '\r')
@@ -62,4 +69,4 @@ rx=$(sed -n 's/^NET_IPERF_R .* \([0-9.]*\) Mbits\/sec.*receiver.*/\1/p' "$dir/b.
 [ -n "$tx" ] || e2e_fail "iperf3 B->A gave no result: $(grep NET_IPERF "$dir/b.log" | head -3)"
 echo "E2E_METRIC virtio_net_iperf3_b_to_a=$tx Mbit/s"
 [ -n "$rx" ] && echo "E2E_METRIC virtio_net_iperf3_a_to_b=$rx Mbit/s"
-echo "two vireo-vmm guests on taps ping each other and run iperf3 (${tx} Mbit/s)"
+echo "two vireo-vmm guests on taps (checksum/TSO offloads, mergeable rx buffers) ping each other and run iperf3 (${tx} Mbit/s)"
