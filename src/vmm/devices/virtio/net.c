@@ -43,6 +43,7 @@ struct vnet {
 	struct vq *rxvq;        /* learnt from the first rx kick after activation */
 	pthread_t thread;
 	bool thread_started, stop;
+	bool backend_gone;      /* the fd hung up: stop polling it (rx thread, n->lock) */
 	int wake_fd;
 
 	uint8_t *pkt;           /* pending rx frame with its header, pkt_len bytes */
@@ -213,9 +214,9 @@ static int rx_deliver(struct vnet *n, struct vq *vq)
 			return r;
 		n->nheld++;
 		room = e->in_len;
-		if (e->out_num || room < VNET_HDR_LEN || (!n->mrg && room < n->pkt_len)) {
-			/* Read-only segments in an rx chain, or a buffer too small for
-			 * the header or (without MRG_RXBUF) for the whole frame. */
+		if (e->out_num || (n->nheld == 1 && room < VNET_HDR_LEN) || (!n->mrg && room < n->pkt_len)) {
+			/* Read-only segments in an rx chain, or a first buffer too
+			 * small for the header or (without MRG_RXBUF) for the frame. */
 			rx_drop_held(n, vq);
 			return 1;
 		}
@@ -249,7 +250,14 @@ static int rx_read(struct vnet *n)
 	} else {
 		memset(n->pkt, 0, VNET_HDR_LEN);
 		r = read(n->fd, n->pkt + VNET_HDR_LEN, VNET_MAX_FRAME);
-		if (r >= 0)
+		if (r == 0) {
+			/* End of file: a stream or seqpacket peer closed (a tap never reads 0). */
+			if (!n->backend_gone)
+				log_warn("virtio-net: backend fd %d closed: no more rx", n->fd);
+			n->backend_gone = true;
+			return 0;
+		}
+		if (r > 0)
 			r += VNET_HDR_LEN;
 	}
 	if (r < 0) {
@@ -314,7 +322,8 @@ static void *rx_thread(void *arg)
 	bool want_tap = false;
 
 	for (;;) {
-		struct pollfd p[2] = { { n->wake_fd, POLLIN, 0 }, { n->fd, want_tap ? POLLIN : 0, 0 } };
+		/* fd -1 when not wanted: poll reports POLLHUP even for no events. */
+		struct pollfd p[2] = { { n->wake_fd, POLLIN, 0 }, { want_tap ? n->fd : -1, POLLIN, 0 } };
 		uint64_t cnt;
 		bool stop;
 
@@ -324,10 +333,16 @@ static void *rx_thread(void *arg)
 		}
 		if (p[0].revents & POLLIN)
 			(void)!read(n->wake_fd, &cnt, sizeof(cnt));
+		if ((p[1].revents & (POLLHUP | POLLERR | POLLNVAL)) && !(p[1].revents & POLLIN)) {
+			/* A socket backend whose peer left: polling it again would spin. */
+			if (!n->backend_gone)
+				log_warn("virtio-net: backend fd %d hung up: no more rx", n->fd);
+			n->backend_gone = true;
+		}
 		pthread_mutex_lock(&n->lock);
 		stop = n->stop;
 		if (!stop)
-			want_tap = rx_run(n);
+			want_tap = rx_run(n) && !n->backend_gone;
 		pthread_mutex_unlock(&n->lock);
 		if (stop)
 			return NULL;

@@ -1,5 +1,5 @@
 /* Unit tests of virtio-net: --net option parsing, and the device through the
- * PCI transport with a datagram socketpair as its backend (tx frames, rx
+ * PCI transport with a SOCK_SEQPACKET socketpair as its backend (tx frames, rx
  * frames into mergeable and single buffers, waiting for buffers, drops,
  * config space) and, when /dev/net/tun is usable, a real tap's offloads. */
 #include <errno.h>
@@ -166,7 +166,7 @@ static int fx_setup(void **state, uint64_t features)
 	f->ram = calloc(1, 8u << 20);
 	assert_int_equal(gm_init_fake(&f->gm, 0, f->ram, 8u << 20), 0);
 	f->ops = fake_host_ops(&f->h);
-	assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
 	f->peer = sv[1];
 	assert_int_equal(vnet_parse_opts("fd=0,mac=52:54:00:00:00:07", &o), 0);
 	o.fd = sv[0];
@@ -316,6 +316,29 @@ static void test_vnet_rx_spreads_frame_over_mergeable_buffers(void **state)
 	assert_true(all_irqs(f, 1000) >= 1);
 }
 
+static void test_vnet_rx_accepts_later_mergeable_buffers_smaller_than_header(void **state)
+{
+	struct fx *f = *state;
+	uint8_t frame[100];
+	uint16_t nb;
+	uint32_t id, len;
+
+	fill_frame(frame, sizeof(frame), 8);
+	post_rx(f, 0, 1, 100);
+	post_rx(f, 1, 1, 8);    /* only the first buffer must hold the header */
+	post_rx(f, 2, 1, 100);
+	assert_int_equal(send(f->peer, frame, sizeof(frame), 0), (ssize_t)sizeof(frame));
+	assert_true(tr_wait_used(f, &f->rx, 3, 2000));
+	memcpy(&nb, f->ram + BUF(0) + 10, 2);
+	assert_int_equal(nb, 3);
+	tr_used(f, &f->rx, 1, &id, &len);
+	assert_int_equal(len, 8);
+	tr_used(f, &f->rx, 2, &id, &len);
+	assert_int_equal(len, 112 - 108);
+	assert_memory_equal(f->ram + BUF(1), frame + 88, 8);
+	assert_memory_equal(f->ram + BUF(2), frame + 96, 4);
+}
+
 static void test_vnet_rx_keeps_frame_until_guest_posts_buffers(void **state)
 {
 	struct fx *f = *state;
@@ -432,6 +455,30 @@ static void test_vnet_reset_then_renegotiate_delivers_again(void **state)
 	assert_memory_equal(f->ram + BUF(0) + VNET_HDR_LEN, frame, 50);
 }
 
+static double cpu_seconds(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static void test_vnet_backend_hangup_does_not_spin_the_rx_thread(void **state)
+{
+	struct fx *f = *state;
+	double before;
+
+	post_rx(f, 0, 4, 1024);
+	usleep(20 * 1000);
+	close(f->peer);
+	f->peer = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);   /* for teardown */
+	before = cpu_seconds();
+	usleep(300 * 1000);
+	/* A spinning poll loop would burn ~0.3 s of CPU here. */
+	assert_true(cpu_seconds() - before < 0.1);
+	assert_int_equal(tr_used_idx(f, &f->rx), 0);
+}
+
 /* ---- a real tap ---- */
 
 static void test_vnet_tap_offers_offloads_and_sets_them_from_guest_features(void **state)
@@ -490,6 +537,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vnet_tx_writes_frame_without_header_to_backend, setup_mrg, teardown),
 		cmocka_unit_test_setup_teardown(test_vnet_tx_drops_header_only_and_oversized_chains, setup_mrg, teardown),
 		cmocka_unit_test_setup_teardown(test_vnet_rx_spreads_frame_over_mergeable_buffers, setup_mrg, teardown),
+		cmocka_unit_test_setup_teardown(test_vnet_rx_accepts_later_mergeable_buffers_smaller_than_header, setup_mrg,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_vnet_rx_keeps_frame_until_guest_posts_buffers, setup_mrg, teardown),
 		cmocka_unit_test_setup_teardown(test_vnet_rx_without_mrg_drops_frame_too_big_for_one_buffer, setup_plain,
 						teardown),
@@ -497,6 +546,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vnet_config_has_mac_link_up_and_no_offloads_on_socket, setup_mrg,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_vnet_reset_then_renegotiate_delivers_again, setup_mrg, teardown),
+		cmocka_unit_test_setup_teardown(test_vnet_backend_hangup_does_not_spin_the_rx_thread, setup_mrg, teardown),
 		cmocka_unit_test(test_vnet_tap_offers_offloads_and_sets_them_from_guest_features),
 	};
 
