@@ -34,16 +34,16 @@ static void machine_request(void *ctx, enum vm_request req)
 void vm_post_request(struct vm *vm, enum vm_request req)
 {
 	pthread_mutex_lock(&vm->lock);
-	if (req == VM_REQUEST_POWEROFF) {
-		/* Powered off means no further instruction runs: park every vCPU
-		 * now rather than when the main loop gets to it. */
+	if (req == VM_REQUEST_POWEROFF)
 		vm->poweroff_pending = true;
-		vm->pause_requested = true;
-		for (unsigned i = 0; i < vm->ncpus; i++)
-			vcpu_kick(&vm->vcpus[i]);
-	} else {
+	else
 		vm->reset_pending = true;
-	}
+	/* No further guest instruction runs before the main loop acts: after a
+	 * triple fault KVM has already put the vCPU at the reset vector, where
+	 * there is no firmware to run. Park every vCPU now. */
+	vm->pause_requested = true;
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
 	pthread_mutex_unlock(&vm->lock);
 	evloop_wake(vm->loop);
 }
