@@ -81,6 +81,13 @@ bool throttle_config_enabled(const struct throttle_config *cfg)
 	return false;
 }
 
+void throttle_config_init(struct throttle_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	for (int i = 0; i < THROTTLE_KINDS; i++)
+		cfg->l[i].max_length = 1;
+}
+
 int throttle_config_validate(const struct throttle_config *cfg)
 {
 	for (int base = 0; base < THROTTLE_KINDS; base += 3) {

@@ -27,6 +27,8 @@ struct throttle_config {
 	uint64_t iops_size;  /* bytes counted as one operation, 0 = every request is one */
 };
 
+/* No limits, burst lengths of 1 s: what QEMU starts from. */
+void throttle_config_init(struct throttle_config *cfg);
 /* Checks QEMU's rules: total excludes read/write of the same kind, max >= avg, ... */
 int throttle_config_validate(const struct throttle_config *cfg);
 /* Set one limit from a key as QEMU (-drive bps, iops_rd_max, iops_size, ...),

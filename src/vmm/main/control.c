@@ -13,6 +13,7 @@
 #include <json-c/json.h>
 #include <stdio.h>
 #include <string.h>
+#include <string.h>
 
 /* QEMU version reported in the greeting: the QMP dialect vireo follows. */
 #define QMP_QEMU_MAJOR 7
@@ -187,6 +188,48 @@ static int cmd_query_blockstats(void *opaque, struct json_object *args, struct j
 	return *ret ? 0 : -1;
 }
 
+/* block_set_io_throttle: QEMU's arguments (device or id, the six averages,
+ * optional bursts, burst lengths and iops_size); the new limits replace the
+ * old ones at once. */
+static int cmd_block_set_io_throttle(void *opaque, struct json_object *args, struct json_object **ret)
+{
+	static const char *const required[] = { "bps", "bps_rd", "bps_wr", "iops", "iops_rd", "iops_wr" };
+	struct vm *vm = opaque;
+	struct machine *m = vm->machine;
+	struct throttle_config cfg;
+	const char *dev = NULL;
+	struct vblk *b = NULL;
+
+	(void)ret;
+	throttle_config_init(&cfg);
+	if (qmp_arg_string(args, "device", 0, &dev) < 0 || (!dev && qmp_arg_string(args, "id", 0, &dev) < 0))
+		return -1;
+	if (!dev)
+		return err_set(ERR_INVALID, "Parameter 'device' or 'id' is missing");
+	for (unsigned i = 0; i < m->ndisks; i++)
+		if (!strcmp(vblk_id(m->disks[i]), dev))
+			b = m->disks[i];
+	if (!b) {
+		qmp_set_error_class("DeviceNotFound");
+		return err_set(ERR_NOT_FOUND, "Device '%s' not found", dev);
+	}
+	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
+		if (!json_object_object_get_ex(args, required[i], NULL))
+			return err_set(ERR_INVALID, "Parameter '%s' is missing", required[i]);
+	json_object_object_foreach(args, key, val) {
+		char num[32];
+
+		if (!strcmp(key, "device") || !strcmp(key, "id") || !strcmp(key, "group"))
+			continue;
+		if (!json_object_is_type(val, json_type_int) || json_object_get_int64(val) < 0)
+			return err_set(ERR_INVALID, "Parameter '%s' expects a non-negative integer", key);
+		snprintf(num, sizeof(num), "%lld", (long long)json_object_get_int64(val));
+		if (throttle_config_set(&cfg, key, num) < 0)
+			return -1;
+	}
+	return vblk_set_throttle(b, &cfg);
+}
+
 int control_init(struct vm *vm)
 {
 	static const struct { const char *name; qmp_command_fn fn; } cmds[] = {
@@ -201,6 +244,7 @@ int control_init(struct vm *vm)
 		{ "query-pci", cmd_query_pci },
 		{ "query-block", cmd_query_block },
 		{ "query-blockstats", cmd_query_blockstats },
+		{ "block_set_io_throttle", cmd_block_set_io_throttle },
 	};
 	struct machine *m = vm->machine;
 

@@ -29,6 +29,8 @@
 struct vblk {
 	struct virtio_pci *vp;
 	struct blk *img;
+	struct throttle *throttle;   /* always present; unlimited unless configured */
+	bool throttled;              /* limits in force: requests wait in the pool, not io_uring */
 	char *id, *path, *format;
 	char serial[VIRTIO_BLK_ID_BYTES];
 	bool readonly;
@@ -63,6 +65,8 @@ struct vblk {
 
 void vblk_opts_free(struct vblk_opts *o)
 {
+	free(o->group);
+	o->group = NULL;
 	free(o->path);
 	free(o->serial);
 	free(o->format);
@@ -127,8 +131,15 @@ static int apply_opt(struct vblk_opts *o, const char *key, const char *v)
 	}
 	if (!strcmp(key, "id"))
 		return *v ? set_str(&o->id, v) : err_set(ERR_INVALID, "disk: id= is empty");
-	return err_set(ERR_INVALID, "disk: unknown key '%s' (path, readonly, serial, cache, aio, format, id)",
-		       key);
+	if (!strcmp(key, "group"))
+		return *v ? set_str(&o->group, v) : err_set(ERR_INVALID, "disk: group= is empty");
+	/* I/O limits, with QEMU's -drive names (iops_total is also accepted). */
+	if (!strncmp(key, "bps", 3) || !strncmp(key, "iops", 4))
+		return throttle_config_set(&o->throttle, !strcmp(key, "iops_total") ? "iops" :
+					   !strcmp(key, "bps_total") ? "bps" : key, v) < 0 ?
+			err_prefix("disk") : 0;
+	return err_set(ERR_INVALID, "disk: unknown key '%s' (path, readonly, serial, cache, aio, format, id, "
+		       "group, bps*, iops*)", key);
 }
 
 int vblk_parse_opts(const char *spec, struct vblk_opts *o)
@@ -141,6 +152,7 @@ int vblk_parse_opts(const char *spec, struct vblk_opts *o)
 	o->cache = BLK_CACHE_WRITEBACK;
 	o->aio = VBLK_AIO_THREADS;
 	o->workers = 2;
+	throttle_config_init(&o->throttle);
 	if (!item)
 		return err_set(ERR_NOMEM, "disk: out of memory");
 	for (size_t i = 0; i <= n;) {
@@ -172,6 +184,8 @@ int vblk_parse_opts(const char *spec, struct vblk_opts *o)
 	}
 	if (!o->path)
 		return err_set(ERR_INVALID, "disk: path= is missing");
+	if (throttle_config_validate(&o->throttle) < 0)
+		return err_prefix("disk");
 	return 0;
 }
 
@@ -284,6 +298,7 @@ static uint8_t do_rw(struct vblk *b, struct vblk_req *r, bool write)
 		return VIRTIO_BLK_S_IOERR;
 	if (r->data_len == 0)
 		return VIRTIO_BLK_S_OK;
+	throttle_wait(b->throttle, write, r->data_len);
 	if (write)
 		ret = blk_pwritev(b->img, r->data, (int)r->ndata, r->sector * SECTOR);
 	else
@@ -636,7 +651,7 @@ static void vblk_notify(void *opaque, struct vq *vq)
 		r->vq = vq;
 #ifdef VBLK_HAVE_URING
 		if (b->uring && (r->type == VIRTIO_BLK_T_IN || r->type == VIRTIO_BLK_T_OUT) &&
-		    r->data_len && r->ndata <= IOV_MAX) {
+		    r->data_len && r->ndata <= IOV_MAX && !__atomic_load_n(&b->throttled, __ATOMIC_ACQUIRE)) {
 			bool queued;
 
 			if (!rw_valid(b, r, r->type == VIRTIO_BLK_T_OUT)) {
@@ -771,6 +786,12 @@ struct vblk *vblk_create(const struct vblk_opts *o, const struct guest_mem *gm,
 		err_set(ERR_NOMEM, "virtio-blk: out of memory");
 		goto fail;
 	}
+	b->throttle = throttle_get(o->group, &o->throttle);
+	if (!b->throttle) {
+		err_prefix("virtio-blk %s: I/O limits", b->id);
+		goto fail;
+	}
+	b->throttled = throttle_config_enabled(&o->throttle) || o->group;
 	b->img = blk_open(b->path, &bo);
 	if (!b->img) {
 		err_prefix("virtio-blk %s", b->id);
@@ -842,6 +863,9 @@ void vblk_destroy(struct vblk *b)
 #endif
 	pthread_mutex_lock(&b->lock);
 	b->stop = true;
+	if (b->throttle)
+		throttle_put(b->throttle);
+	b->throttle = NULL;
 	pthread_cond_broadcast(&b->work);
 	pthread_mutex_unlock(&b->lock);
 	for (unsigned i = 0; i < b->nthreads; i++)
@@ -880,6 +904,33 @@ static void jadd(struct json_object *o, const char *k, struct json_object *v)
 	json_object_object_add(o, k, v);
 }
 
+int vblk_set_throttle(struct vblk *b, const struct throttle_config *cfg)
+{
+	if (throttle_config_validate(cfg) < 0 || throttle_set_config(b->throttle, cfg) < 0)
+		return err_prefix("virtio-blk %s", b->id);
+	__atomic_store_n(&b->throttled, throttle_config_enabled(cfg) || b->throttled, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* The limits in force, as query-block shows them: the six averages always,
+ * the bursts, burst lengths, iops_size and group when throttling is on. */
+static void vblk_query_throttle(struct vblk *b, struct json_object *ins)
+{
+	struct throttle_field f[THROTTLE_FIELDS];
+	struct throttle_config cfg;
+	unsigned n;
+	bool on;
+
+	throttle_get_config(b->throttle, &cfg);
+	on = throttle_config_enabled(&cfg);
+	n = throttle_config_fields(&cfg, f, THROTTLE_FIELDS);
+	for (unsigned i = 0; i < n; i++)
+		if (i < 6 || on)
+			jadd(ins, f[i].name, json_object_new_int64((int64_t)f[i].value));
+	if (on && throttle_group_name(b->throttle))
+		jadd(ins, "group", json_object_new_string(throttle_group_name(b->throttle)));
+}
+
 struct json_object *vblk_query_block(struct vblk *const *devs, unsigned n)
 {
 	struct json_object *list = json_object_new_array();
@@ -905,12 +956,7 @@ struct json_object *vblk_query_block(struct vblk *const *devs, unsigned n)
 		jadd(ins, "detect_zeroes", json_object_new_string("off"));
 		jadd(ins, "backing_file_depth", json_object_new_int(blk_backing(b->img) ? 1 : 0));
 		jadd(ins, "write_threshold", json_object_new_int(0));
-		jadd(ins, "bps", json_object_new_int(0));
-		jadd(ins, "bps_rd", json_object_new_int(0));
-		jadd(ins, "bps_wr", json_object_new_int(0));
-		jadd(ins, "iops", json_object_new_int(0));
-		jadd(ins, "iops_rd", json_object_new_int(0));
-		jadd(ins, "iops_wr", json_object_new_int(0));
+		vblk_query_throttle(b, ins);
 		jadd(cache, "writeback", json_object_new_boolean(true));
 		jadd(cache, "direct", json_object_new_boolean(b->cache == BLK_CACHE_NONE));
 		jadd(cache, "no-flush", json_object_new_boolean(false));

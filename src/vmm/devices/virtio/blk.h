@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "block/block.h"
+#include "block/throttle.h"
 #include "vmm/devices/virtio/queue.h"
 #include "vmm/devices/virtio/virtio.h"
 
@@ -50,6 +51,8 @@ struct vblk_opts {
 	char *format;              /* NULL: probe */
 	char *id;                  /* QMP device name; NULL: "virtio-blk" */
 	unsigned workers;          /* pool threads; 0 runs requests inline (tests, fuzzing) */
+	struct throttle_config throttle; /* bps/iops limits (QEMU's -drive names) */
+	char *group;               /* throttle group shared with other disks; NULL: its own */
 };
 
 /* Parse a --disk spec ("a=b,c=d"; ",," is a literal comma; a first item
@@ -101,6 +104,9 @@ struct vblk_stats {
 	uint64_t interrupts;       /* queue interrupts raised (after EVENT_IDX suppression) */
 };
 void vblk_get_stats(struct vblk *b, struct vblk_stats *st);
+/* Change the disk's I/O limits live (QMP block_set_io_throttle); the new
+ * limits apply to the next request. -1 with the error set if invalid. */
+int vblk_set_throttle(struct vblk *b, const struct throttle_config *cfg);
 /* Whether reads and writes go through io_uring (aio=io_uring on a raw image
  * where the kernel has io_uring). */
 bool vblk_io_uring_active(struct vblk *b);
