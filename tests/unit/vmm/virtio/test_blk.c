@@ -62,6 +62,28 @@ static void test_vblk_parse_opts_defaults_bare_path_and_escaped_comma(void **sta
 	vblk_opts_free(&o);
 }
 
+static void test_vblk_parse_opts_reads_io_limits_and_group(void **state)
+{
+	struct vblk_opts o;
+
+	(void)state;
+	assert_int_equal(vblk_parse_opts("path=/x,iops_total=200,bps_rd=1048576,iops_rd_max=400,group=g1", &o), -1);
+	assert_non_null(strstr(err_message(), "iops"));
+	vblk_opts_free(&o);
+	assert_int_equal(vblk_parse_opts("path=/x,iops_total=200,bps_rd=1048576,group=g1", &o), 0);
+	assert_int_equal(o.throttle.l[THROTTLE_OPS_TOTAL].avg, 200);
+	assert_int_equal(o.throttle.l[THROTTLE_BPS_READ].avg, 1048576);
+	assert_string_equal(o.group, "g1");
+	vblk_opts_free(&o);
+	/* total and read/write of the same kind exclude each other, as in QEMU */
+	assert_int_equal(vblk_parse_opts("path=/x,iops=10,iops_wr=5", &o), -1);
+	assert_non_null(strstr(err_message(), "iops"));
+	vblk_opts_free(&o);
+	assert_int_equal(vblk_parse_opts("path=/x,iops=lots", &o), -1);
+	assert_non_null(strstr(err_message(), "iops"));
+	vblk_opts_free(&o);
+}
+
 static void test_vblk_parse_opts_errors_name_the_bad_key(void **state)
 {
 	struct vblk_opts o;
@@ -592,6 +614,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vblk_parse_opts_reads_every_key),
 		cmocka_unit_test(test_vblk_parse_opts_defaults_bare_path_and_escaped_comma),
+		cmocka_unit_test(test_vblk_parse_opts_reads_io_limits_and_group),
 		cmocka_unit_test(test_vblk_parse_opts_errors_name_the_bad_key),
 		cmocka_unit_test(test_vblk_parse_request_splits_header_payload_and_status),
 		cmocka_unit_test(test_vblk_parse_request_handles_header_and_data_in_one_segment),
