@@ -38,19 +38,20 @@ overhead_kb() { # overhead_kb PID RAM_KB: sum Private_* of mappings smaller than
 		/^Private_(Clean|Dirty):/ { if (!big) sum += $2 }
 		END { print sum + 0 }' "/proc/$1/smaps"
 }
-vireo_boot_l2 --timeout 120 --cmd 'sleep 8' > /tmp/m.vireo 2>&1 &
-wait_for_line /tmp/m.vireo '^L2_BOOT_OK' 100
-sleep 1
-# Anchored at the start of the command line: the timeout(1) wrapper's own line contains it too.
-vpid=$(pgrep -f "^$VIREO_VMM --kernel" | head -1)
-vo=$(overhead_kb "$vpid" 262144)
-wait
-qemu_boot_l2 --timeout 120 --cmd 'sleep 8' > /tmp/m.qemu 2>&1 &
-wait_for_line /tmp/m.qemu '^L2_BOOT_OK' 100
-sleep 1
-qpid=$(pgrep -f "^qemu-system-x86_64 -M microvm" | head -1)
-qo=$(overhead_kb "$qpid" 262144)
-wait
+# idle_overhead_kb BOOT-FUNCTION PROCESS-PATTERN: boot an idle guest, measure its VMM once up.
+# The pattern is anchored at the start of the command line: timeout(1)'s own line contains it too.
+idle_overhead_kb() {
+	local pid kb
+	"$1" --timeout 120 --cmd 'sleep 8' > "/tmp/m.$1" 2>&1 &
+	wait_for_line "/tmp/m.$1" '^L2_BOOT_OK' 100
+	sleep 1
+	pid=$(pgrep -f "^$2" | head -1)
+	kb=$(overhead_kb "$pid" 262144)
+	wait
+	echo "$kb"
+}
+vo=$(idle_overhead_kb vireo_boot_l2 "$VIREO_VMM --kernel")
+qo=$(idle_overhead_kb qemu_boot_l2 "qemu-system-x86_64 -M microvm")
 echo "memory: VMM private RSS outside guest RAM: vireo-vmm $vo KiB, qemu microvm $qo KiB"
 echo "BENCH vmm_overhead_kib=$vo (target <= 4096)"
 echo "BENCH vmm_overhead_ratio_vs_qemu=$(ratio "$vo" "$qo") (target <= 0.50)"

@@ -5,12 +5,7 @@
  * expect-serial: before s5
  */
 #include "common.h"
-	.code16
-	.text
-	.globl _start
-_start:
-	mov %cs, %ax
-	mov %ax, %ds
+	REAL_MODE_ENTRY
 	PUTS msg
 	mov $PM1A_CNT, %dx
 	mov $(5 << 10), %ax

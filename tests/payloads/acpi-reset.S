@@ -5,12 +5,7 @@
  * expect-serial: before reset
  */
 #include "common.h"
-	.code16
-	.text
-	.globl _start
-_start:
-	mov %cs, %ax
-	mov %ax, %ds
+	REAL_MODE_ENTRY
 	PUTS msg
 	mov $0x610, %dx
 	mov $6, %al

@@ -29,6 +29,16 @@
 3:
 .endm
 
+/* Entry of a real-mode payload: loaded at CS:0, data addressed through DS = CS. */
+.macro REAL_MODE_ENTRY
+	.code16
+	.text
+	.globl _start
+_start:
+	mov %cs, %ax
+	mov %ax, %ds
+.endm
+
 .macro MARK value
 	mov $\value, %al
 	outb %al, $DEBUG_PORT

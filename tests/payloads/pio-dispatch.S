@@ -5,12 +5,7 @@
  * expect-serial: pio ok
  */
 #include "common.h"
-	.code16
-	.text
-	.globl _start
-_start:
-	mov %cs, %ax
-	mov %ax, %ds
+	REAL_MODE_ENTRY
 	/* 1: scratch register round trip */
 	mov $0x3ff, %dx
 	mov $0x5a, %al

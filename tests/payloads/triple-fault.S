@@ -6,12 +6,8 @@
  * expect-stderr: triple fault
  * expect-stderr: RIP=
  */
-	.code16
-	.text
-	.globl _start
-_start:
-	mov %cs, %ax
-	mov %ax, %ds
+#include "common.h"
+	REAL_MODE_ENTRY
 	lidt idt
 	int3
 	hlt
