@@ -158,12 +158,12 @@ static int cmd_query_name(void *opaque, struct json_object *args, struct json_ob
 static int cmd_query_pci(void *opaque, struct json_object *args, struct json_object **ret)
 {
 	struct vm *vm = opaque;
-	struct pci_device *devs[VM_MAX_DISKS + 1];
+	struct pci_device *devs[VM_MAX_PCI_DEVICES];
 	unsigned n;
 
 	if (qmp_args_check(args, no_args) < 0)
 		return -1;
-	n = machine_pci_devices(vm, devs, VM_MAX_DISKS + 1);
+	n = machine_pci_devices(vm, devs, VM_MAX_PCI_DEVICES);
 	*ret = virtio_pci_query_pci(vm->machine->pci, devs, n);
 	return *ret ? 0 : -1;
 }

@@ -17,6 +17,8 @@
 #define VM_MAX_CPUS 255
 #define VM_MAX_DISKS 16
 #define VM_MAX_NETS 4
+/* PCI functions besides the host bridge: disks, NICs, rng, console. */
+#define VM_MAX_PCI_DEVICES (VM_MAX_DISKS + VM_MAX_NETS + 2)
 #define VM_MAX_CHANNELS 8
 
 /* Exit statuses of vireo-vmm (documented in docs/man/vireo-vmm.1). */
