@@ -162,7 +162,7 @@ static void ctl_flush(struct vcon *c)
 static void ctl_send(struct vcon *c, uint32_t id, uint16_t event, uint16_t value, const char *name)
 {
 	struct vcon_ctl *m;
-	size_t nlen = name ? strlen(name) : 0;
+	size_t nlen = name ? strnlen(name, VCON_NAME_MAX) : 0;
 
 	if (c->ctl_count == VCON_CTL_MAX) {
 		log_warn("virtio-console: control queue full, event %u for port %u dropped", event, id);
@@ -172,7 +172,8 @@ static void ctl_send(struct vcon *c, uint32_t id, uint16_t event, uint16_t value
 	memcpy(m->buf, &id, 4);
 	memcpy(m->buf + 4, &event, 2);
 	memcpy(m->buf + 6, &value, 2);
-	memcpy(m->buf + VCON_CTL_HDR, name, nlen);   /* the driver takes the rest of the buffer */
+	if (nlen)
+		memcpy(m->buf + VCON_CTL_HDR, name, nlen);   /* the driver takes the rest of the buffer */
 	m->len = VCON_CTL_HDR + nlen;
 	ctl_flush(c);
 }
