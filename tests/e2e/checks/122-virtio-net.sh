@@ -26,7 +26,7 @@ echo NET_FEATURES \$(cat /sys/class/net/eth0/device/features)
 i=0; until ping -c 1 -W 1 $2 > /dev/null 2>&1; do i=\$((i+1)); [ \$i -ge 60 ] && break; done
 ping -c 5 -i 0.2 -W 2 $2 | grep -E 'packets|round-trip' | sed 's/^/NET_PING /'"
 	if [ "$3" = server ]; then
-		echo 'for i in 1 2; do timeout 60 iperf3 -s -1 > /dev/null 2>&1; done; echo NET_IPERF_SERVER_DONE'
+		echo 'for i in 1 2; do timeout 150 iperf3 -s -1 > /dev/null 2>&1; done; echo NET_IPERF_SERVER_DONE'
 	else
 		echo "sleep 2; timeout 60 iperf3 -c $2 -t 5 -f m 2>&1 | grep -E 'sender|receiver|error' | sed 's/^/NET_IPERF /'"
 		echo "sleep 1; timeout 30 iperf3 -c $2 -t 3 -f m -R 2>&1 | grep -E 'receiver|error' | sed 's/^/NET_IPERF_R /'"
@@ -69,4 +69,8 @@ rx=$(sed -n 's/^NET_IPERF_R .* \([0-9.]*\) Mbits\/sec.*receiver.*/\1/p' "$dir/b.
 [ -n "$tx" ] || e2e_fail "iperf3 B->A gave no result: $(grep NET_IPERF "$dir/b.log" | head -3)"
 echo "E2E_METRIC virtio_net_iperf3_b_to_a=$tx Mbit/s"
 [ -n "$rx" ] && echo "E2E_METRIC virtio_net_iperf3_a_to_b=$rx Mbit/s"
+# Bulk data must cross in at least one direction. (One run reported 0 received B->A with a broken
+# control connection while A->B carried 384 Mbit/s: an open bug, see the notes of issue 5.)
+awk -v a="$tx" -v b="${rx:-0}" 'BEGIN { exit !(a + 0 > 0 || b + 0 > 0) }' ||
+	e2e_fail "iperf3 moved no data in either direction ($tx / ${rx:-none} Mbit/s)"
 echo "two vireo-vmm guests on taps (checksum/TSO offloads, mergeable rx buffers) ping each other and run iperf3 (${tx} Mbit/s)"
