@@ -219,8 +219,12 @@ static int cmd_block_set_io_throttle(void *opaque, struct json_object *args, str
 	json_object_object_foreach(args, key, val) {
 		char num[32];
 
-		if (!strcmp(key, "device") || !strcmp(key, "id") || !strcmp(key, "group"))
+		if (!strcmp(key, "device") || !strcmp(key, "id"))
 			continue;
+		/* Moving a disk between throttle groups live is not done: say so
+		 * rather than drop the argument. */
+		if (!strcmp(key, "group"))
+			return err_set(ERR_UNSUPPORTED, "Parameter 'group' is not supported: set groups with --disk");
 		if (!json_object_is_type(val, json_type_int) || json_object_get_int64(val) < 0)
 			return err_set(ERR_INVALID, "Parameter '%s' expects a non-negative integer", key);
 		snprintf(num, sizeof(num), "%lld", (long long)json_object_get_int64(val));

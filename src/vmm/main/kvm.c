@@ -266,9 +266,11 @@ int kvm_msi_route(void *opaque, uint32_t gsi, uint64_t addr, uint32_t data)
 	struct kvm_irq_routing_entry *e = NULL;
 	int rc;
 
-	if (gsi < KVM_MSI_GSI_BASE || gsi >= vm->next_msi_gsi)
-		return err_set(ERR_INTERNAL, "GSI %u was not allocated for MSI", gsi);
 	pthread_mutex_lock(&vm->routes_lock);
+	if (gsi < KVM_MSI_GSI_BASE || gsi >= vm->next_msi_gsi) {
+		pthread_mutex_unlock(&vm->routes_lock);
+		return err_set(ERR_INTERNAL, "GSI %u was not allocated for MSI", gsi);
+	}
 	for (unsigned i = 0; i < vm->nroutes; i++)
 		if (vm->routes[i].gsi == gsi)
 			e = &vm->routes[i];
