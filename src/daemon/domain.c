@@ -193,7 +193,8 @@ static void vdom_clear_runtime(struct vdom *d)
 
 static bool vdom_pid_alive(struct vdom *d)
 {
-	return d->pid > 0 && host_proc_start_time(d->pid) == d->start_time;
+	/* start_time 0: the process was gone before its start time could be read. */
+	return d->pid > 0 && d->start_time && host_proc_start_time(d->pid) == d->start_time;
 }
 
 /* Wait up to ms for the VMM to exit; true if it did. */
@@ -462,9 +463,9 @@ static int vdom_launch(struct vdom *d, const struct dom_def *from)
 		return -1;
 	}
 	d->pid = pid;
-	/* Read the start time at once: the pid is ours while the process lives. */
-	for (int i = 0; i < 100 && !(d->start_time = host_proc_start_time(pid)); i++)
-		g_usleep(1000);
+	/* Read the start time at once: the pid is ours while the process lives. The
+	 * second fork has returned, so a 0 means the VMM has already exited. */
+	d->start_time = host_proc_start_time(pid);
 	/* Wait (bounded) for the QMP socket; a VMM that exits early fails the start. */
 	for (int i = 0; i < 1000; i++) {
 		if (!vdom_pid_alive(d))
