@@ -18,6 +18,8 @@ packages=(
 	acpica-tools
 	# misc test tools
 	iproute2 procps psmisc util-linux file python3
+	# virtual networks of vireod: one dnsmasq per network, NAT rules in nftables
+	dnsmasq-base nftables
 )
 
 missing=()
