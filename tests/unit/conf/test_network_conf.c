@@ -1,0 +1,373 @@
+/* Unit tests of src/conf/network_conf.c: the <network> corpus in data-network/
+ * (good documents round-trip and pass libvirt's virt-xml-validate; each bad one
+ * is refused with the error its first-line comment names), IPv4 helpers, and
+ * the address/range validation on defs built in code. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "common/util.h"
+#include "conf/network_conf.h"
+
+static const char *data_dir = "data-network";
+
+static char *load(const char *path)
+{
+	uint8_t *data = NULL;
+	size_t len = 0;
+	char *text;
+
+	if (read_file_all(path, 4 << 20, &data, &len) < 0)
+		fail_msg("cannot read %s: %s", path, err_message());
+	text = realloc(data, len + 1);
+	assert_non_null(text);
+	text[len] = '\0';
+	return text;
+}
+
+static struct netconf_def *parse_str(const char *xml)
+{
+	return netconf_parse_xml(xml, strlen(xml), NETCONF_PARSE_VALIDATE);
+}
+
+/* ---- corpus ---- */
+
+static void test_good_document_round_trip_is_stable(void **state)
+{
+	const char *path = *state;
+	autofree char *xml = load(path);
+	autofree char *out1 = NULL, *out2 = NULL;
+	struct netconf_def *def, *again;
+
+	def = parse_str(xml);
+	if (!def)
+		fail_msg("%s: %s", path, err_message());
+	out1 = netconf_format_xml(def, 0);
+	assert_non_null(out1);
+	again = parse_str(out1);
+	if (!again)
+		fail_msg("%s: formatted output does not parse: %s\n%s", path, err_message(), out1);
+	out2 = netconf_format_xml(again, 0);
+	assert_non_null(out2);
+	assert_string_equal(out1, out2);
+	assert_memory_equal(def->uuid, again->uuid, DOM_UUID_LEN);
+	netconf_def_free(def);
+	netconf_def_free(again);
+}
+
+/* 0 valid, 1 refused (*why = the tool's output), -1 tool missing. */
+static int virt_xml_validate(const char *xml, char **why)
+{
+	char tmp[] = "/tmp/vireo-netconf-XXXXXX", log[] = "/tmp/vireo-netconf-log-XXXXXX", cmd[256];
+	int fd, logfd, rc;
+	FILE *f;
+
+	if (system("command -v virt-xml-validate >/dev/null 2>&1") != 0)
+		return -1;
+	fd = mkstemp(tmp);
+	logfd = mkstemp(log);
+	assert_true(fd >= 0 && logfd >= 0);
+	close(logfd);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	assert_true(fputs(xml, f) >= 0);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "virt-xml-validate %s network >%s 2>&1", tmp, log);
+	rc = system(cmd);
+	*why = rc ? load(log) : NULL;
+	unlink(tmp);
+	unlink(log);
+	return rc ? 1 : 0;
+}
+
+static void test_good_document_dumpxml_passes_virt_xml_validate(void **state)
+{
+	const char *path = *state;
+	autofree char *xml = load(path);
+	autofree char *out = NULL, *why = NULL;
+	struct netconf_def *def;
+	int rc;
+
+	def = parse_str(xml);
+	if (!def)
+		fail_msg("%s: %s", path, err_message());
+	out = netconf_format_xml(def, 0);
+	netconf_def_free(def);
+	assert_non_null(out);
+	rc = virt_xml_validate(out, &why);
+	if (rc < 0)
+		skip(); /* libvirt-clients is in scripts/deps.sh; only a bare machine lacks it */
+	if (rc > 0)
+		fail_msg("%s: virt-xml-validate refused the dumpxml:\n%s\n%s", path, why, out);
+}
+
+static void test_bad_document_is_refused_naming_its_problem(void **state)
+{
+	const char *path = *state;
+	autofree char *xml = load(path);
+	char expect[512];
+	const char *start = strstr(xml, "<!-- expect: "), *end;
+	struct netconf_def *def;
+
+	if (!start || start != xml || !(end = strstr(start, " -->")))
+		fail_msg("%s: first line must be <!-- expect: ... -->", path);
+	start += strlen("<!-- expect: ");
+	assert_true((size_t)(end - start) < sizeof(expect));
+	memcpy(expect, start, (size_t)(end - start));
+	expect[end - start] = '\0';
+	err_clear();
+	def = parse_str(xml);
+	if (def) {
+		netconf_def_free(def);
+		fail_msg("%s: accepted, expected error containing '%s'", path, expect);
+	}
+	assert_int_equal(err_code(), ERR_INVALID);
+	if (!strstr(err_message(), expect))
+		fail_msg("%s: error '%s' does not contain '%s'", path, err_message(), expect);
+}
+
+/* ---- helpers and code-built defs ---- */
+
+static void test_ipv4_parse_format_and_masks(void **state)
+{
+	uint32_t ip = 0;
+	char out[16];
+
+	(void)state;
+	assert_int_equal(netconf_ipv4_parse("192.168.122.1", &ip), 0);
+	assert_int_equal(ip, 0xc0a87a01u);
+	netconf_ipv4_format(ip, out);
+	assert_string_equal(out, "192.168.122.1");
+	netconf_ipv4_format(0xffffffffu, out);
+	assert_string_equal(out, "255.255.255.255");
+	assert_int_equal(netconf_ipv4_parse("192.168.1", &ip), -1);
+	assert_int_equal(netconf_ipv4_parse("1.2.3.4 ", &ip), -1);
+	assert_int_equal(netconf_ipv4_parse("::1", &ip), -1);
+	assert_int_equal(netconf_ipv4_parse(NULL, &ip), -1);
+	assert_int_equal(netconf_prefix_mask(0), 0);
+	assert_int_equal(netconf_prefix_mask(24), 0xffffff00u);
+	assert_int_equal(netconf_prefix_mask(32), 0xffffffffu);
+	assert_int_equal(netconf_prefix_mask(1), 0x80000000u);
+}
+
+static void test_subnet_bounds_and_name_checks(void **state)
+{
+	struct netconf_def *def = parse_str("<network><name>n</name><ip address='10.1.2.3' prefix='20'/></network>");
+
+	(void)state;
+	assert_non_null(def);
+	assert_int_equal(netconf_network_addr(def), 0x0a010000u);
+	assert_int_equal(netconf_broadcast_addr(def), 0x0a010fffu);
+	netconf_def_free(def);
+	assert_true(netconf_name_ok("default"));
+	assert_true(netconf_name_ok("a.b-c_d"));
+	assert_false(netconf_name_ok("-x"));
+	assert_false(netconf_name_ok("a b"));
+	assert_false(netconf_name_ok("a+b"));
+	assert_false(netconf_name_ok(""));
+	assert_true(netconf_ifname_ok("vireobr0"));
+	assert_false(netconf_ifname_ok("0123456789abcdef"));
+	assert_false(netconf_ifname_ok("a/b"));
+	assert_false(netconf_ifname_ok(".."));
+}
+
+static void test_defaults_uuid_generated_and_forward_without_mode_is_nat(void **state)
+{
+	struct netconf_def *a = parse_str("<network><name>n</name><forward/><ip address='10.0.0.1' prefix='24'/></network>");
+	struct netconf_def *b = parse_str("<network><name>n</name></network>");
+	static const uint8_t zero[DOM_UUID_LEN];
+
+	(void)state;
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_int_equal(a->forward, NETCONF_FWD_NAT);
+	assert_int_equal(b->forward, NETCONF_FWD_ISOLATED);
+	assert_memory_not_equal(a->uuid, zero, DOM_UUID_LEN);
+	assert_memory_not_equal(a->uuid, b->uuid, DOM_UUID_LEN);
+	/* forward mode='none' is read as isolated and printed without <forward> */
+	netconf_def_free(b);
+	b = parse_str("<network><name>n</name><forward mode='none'/></network>");
+	assert_non_null(b);
+	assert_int_equal(b->forward, NETCONF_FWD_ISOLATED);
+	{
+		autofree char *out = netconf_format_xml(b, 0);
+		assert_null(strstr(out, "<forward"));
+	}
+	netconf_def_free(a);
+	netconf_def_free(b);
+}
+
+static void test_validate_catches_defs_changed_in_code(void **state)
+{
+	struct netconf_def *def = parse_str(
+		"<network><name>n</name><forward mode='nat'/><ip address='192.168.5.1' prefix='24'>"
+		"<dhcp><range start='192.168.5.10' end='192.168.5.20'/>"
+		"<host mac='52:54:00:00:00:09' ip='192.168.5.9'/></dhcp></ip></network>");
+
+	(void)state;
+	assert_non_null(def);
+	assert_int_equal(netconf_validate(def), 0);
+	/* a /28 shrinks the subnet under the range */
+	def->prefix = 28;
+	assert_int_equal(netconf_validate(def), -1);
+	assert_non_null(strstr(err_message(), "DHCP range end 192.168.5.20 is not a host address"));
+	def->prefix = 24;
+	/* the static host moved into the range is allowed (dnsmasq reserves it), onto the gateway is not */
+	def->hosts[0].ip = 0xc0a80501u;
+	assert_int_equal(netconf_validate(def), -1);
+	assert_non_null(strstr(err_message(), "is the network's own address"));
+	def->hosts[0].ip = 0xc0a80509u;
+	def->ranges[0].end = 0xc0a80505u;
+	assert_int_equal(netconf_validate(def), -1);
+	assert_non_null(strstr(err_message(), "start is after end"));
+	netconf_def_free(def);
+}
+
+static void test_copy_is_identical_and_format_escapes(void **state)
+{
+	struct netconf_def *def = parse_str(
+		"<network><name>n</name><domain name='a.example'/><ip address='10.9.0.1' prefix='16'>"
+		"<dhcp><host name='h1' ip='10.9.3.4'/></dhcp></ip></network>");
+	struct netconf_def *copy;
+	autofree char *a = NULL, *b = NULL;
+
+	(void)state;
+	assert_non_null(def);
+	copy = netconf_def_copy(def);
+	assert_non_null(copy);
+	a = netconf_format_xml(def, 0);
+	b = netconf_format_xml(copy, 0);
+	assert_string_equal(a, b);
+	assert_non_null(strstr(a, "<ip address='10.9.0.1' prefix='16'>"));
+	assert_non_null(strstr(a, "<host name='h1' ip='10.9.3.4'/>"));
+	netconf_def_free(def);
+	netconf_def_free(copy);
+}
+
+static void test_too_many_hosts_are_refused(void **state)
+{
+	size_t cap = 64 * (NETCONF_MAX_HOSTS + 2) + 256, len = 0;
+	autofree char *xml = malloc(cap);
+	struct netconf_def *def;
+
+	(void)state;
+	assert_non_null(xml);
+	len += (size_t)snprintf(xml + len, cap - len, "<network><name>n</name><ip address='10.0.0.1' prefix='8'><dhcp>");
+	for (unsigned int i = 0; i <= NETCONF_MAX_HOSTS; i++)
+		len += (size_t)snprintf(xml + len, cap - len, "<host name='h%u' ip='10.1.%u.%u'/>", i,
+					i / 250, i % 250 + 1);
+	snprintf(xml + len, cap - len, "</dhcp></ip></network>");
+	def = parse_str(xml);
+	assert_null(def);
+	assert_non_null(strstr(err_message(), "more than 1024 hosts"));
+}
+
+/* ---- corpus walking ---- */
+
+struct corpus {
+	struct CMUnitTest *tests;
+	size_t n, cap;
+};
+
+static int add_case(struct corpus *c, const char *name, CMUnitTestFunction fn, char *path)
+{
+	struct CMUnitTest *t;
+
+	if (c->n == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 64;
+		t = realloc(c->tests, c->cap * sizeof(*t));
+		if (!t)
+			return -1;
+		c->tests = t;
+	}
+	c->tests[c->n++] = (struct CMUnitTest){ .name = name, .test_func = fn, .initial_state = path };
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int add_corpus(struct corpus *c, const char *sub, const char *const *labels,
+		      const CMUnitTestFunction *fns, size_t nfns)
+{
+	char dir[512], *names[256];
+	size_t n = 0;
+	DIR *d;
+	struct dirent *e;
+
+	snprintf(dir, sizeof(dir), "%s/%s", data_dir, sub);
+	d = opendir(dir);
+	if (!d) {
+		fprintf(stderr, "cannot open corpus %s\n", dir);
+		return -1;
+	}
+	while ((e = readdir(d)) && n < ARRAY_SIZE(names)) {
+		size_t l = strlen(e->d_name);
+
+		if (l > 4 && !strcmp(e->d_name + l - 4, ".xml"))
+			names[n++] = strdup(e->d_name);
+	}
+	closedir(d);
+	qsort(names, n, sizeof(names[0]), cmp_str);
+	for (size_t i = 0; i < n; i++) {
+		for (size_t f = 0; f < nfns; f++) {
+			char *path = malloc(strlen(dir) + strlen(names[i]) + 2);
+			char *label = malloc(strlen(sub) + strlen(names[i]) + strlen(labels[f]) + 8);
+
+			if (!path || !label)
+				return -1;
+			sprintf(path, "%s/%s", dir, names[i]);
+			sprintf(label, "%s/%s: %s", sub, names[i], labels[f]);
+			if (add_case(c, label, fns[f], path) < 0)
+				return -1;
+		}
+		free(names[i]);
+	}
+	return (int)n;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct CMUnitTest fixed[] = {
+		cmocka_unit_test(test_ipv4_parse_format_and_masks),
+		cmocka_unit_test(test_subnet_bounds_and_name_checks),
+		cmocka_unit_test(test_defaults_uuid_generated_and_forward_without_mode_is_nat),
+		cmocka_unit_test(test_validate_catches_defs_changed_in_code),
+		cmocka_unit_test(test_copy_is_identical_and_format_escapes),
+		cmocka_unit_test(test_too_many_hosts_are_refused),
+	};
+	static const char *const good_labels[] = { "round trip is stable", "virt-xml-validate accepts dumpxml" };
+	static const CMUnitTestFunction good_fns[] = {
+		test_good_document_round_trip_is_stable,
+		test_good_document_dumpxml_passes_virt_xml_validate,
+	};
+	static const char *const bad_labels[] = { "refused naming its problem" };
+	static const CMUnitTestFunction bad_fns[] = { test_bad_document_is_refused_naming_its_problem };
+	struct corpus c = { 0 };
+	int ngood, nbad;
+
+	if (argc > 1)
+		data_dir = argv[1];
+	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++)
+		if (add_case(&c, fixed[i].name, fixed[i].test_func, NULL) < 0)
+			return 1;
+	ngood = add_corpus(&c, "good", good_labels, good_fns, ARRAY_SIZE(good_fns));
+	nbad = add_corpus(&c, "bad", bad_labels, bad_fns, ARRAY_SIZE(bad_fns));
+	/* an empty or missing corpus must fail, not pass vacuously */
+	if (ngood < 5 || nbad < 20) {
+		fprintf(stderr, "network corpus too small: %d good, %d bad\n", ngood, nbad);
+		return 1;
+	}
+	return _cmocka_run_group_tests("conf-network", c.tests, c.n, NULL, NULL);
+}
