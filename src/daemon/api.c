@@ -13,25 +13,14 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "daemon/daemon.h"
+#include "daemon/api-internal.h"
 
-struct api_req {
-	struct vd *vd;
-	SoupServerMessage *msg;
-	const char *method;
-	GHashTable *query;
-	const char *body;
-	size_t body_len;
-	char *parts[6];
-	int nparts;
-	bool read_only;
-	bool websocket;   /* an Upgrade: websocket request; handlers leave the status unset to accept */
-};
 
 static SoupServer *api_servers[2];
 static struct vd *api_vd;
 static GPtrArray *api_event_clients;   /* SoupWebsocketConnection * on /v1/events */
 
-static void api_reply_json(struct api_req *r, unsigned int status, json_object *o)
+void api_reply_json(struct api_req *r, unsigned int status, json_object *o)
 {
 	const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 
@@ -40,7 +29,7 @@ static void api_reply_json(struct api_req *r, unsigned int status, json_object *
 	json_object_put(o);
 }
 
-static void api_reply_error(struct api_req *r, unsigned int status, const char *code, const char *message)
+void api_reply_error(struct api_req *r, unsigned int status, const char *code, const char *message)
 {
 	json_object *o = json_object_new_object(), *e = json_object_new_object();
 
@@ -51,7 +40,7 @@ static void api_reply_error(struct api_req *r, unsigned int status, const char *
 }
 
 /* The error recorded by the failing call, with a fitting HTTP status. */
-static void api_reply_err(struct api_req *r)
+void api_reply_err(struct api_req *r)
 {
 	enum err_code c = err_code();
 	unsigned int status;
@@ -67,7 +56,7 @@ static void api_reply_err(struct api_req *r)
 	api_reply_error(r, status, err_code_name(c), err_message()[0] ? err_message() : "unknown error");
 }
 
-static bool query_true(struct api_req *r, const char *key)
+bool api_query_true(struct api_req *r, const char *key)
 {
 	const char *v = r->query ? g_hash_table_lookup(r->query, key) : NULL;
 
@@ -183,7 +172,7 @@ static void h_xml(struct api_req *r)
 
 	if (!d)
 		return;
-	def = query_true(r, "inactive") && d->def ? d->def : vdom_def(d);
+	def = api_query_true(r, "inactive") && d->def ? d->def : vdom_def(d);
 	xml = dom_format_xml(def, def == d->live ? 0 : DOM_FORMAT_INACTIVE);
 	if (!xml) {
 		api_reply_err(r);
@@ -193,12 +182,83 @@ static void h_xml(struct api_req *r)
 	soup_server_message_set_response(r->msg, "application/xml", SOUP_MEMORY_TAKE, xml, strlen(xml));
 }
 
+/* A request answered when its action ends, from the main loop: the message is
+ * paused meanwhile so vireod serves everyone else. */
+struct api_pending {
+	SoupServerMessage *msg;
+	struct vd *vd;
+	char name[DOM_NAME_MAX + 1];
+	bool paused, answered, gone;
+};
+
+static void api_pending_disconnected(SoupServerMessage *msg, gpointer data)
+{
+	(void)msg;
+	((struct api_pending *)data)->gone = true;
+}
+
+static struct api_pending *api_pending_new(struct api_req *r, const char *name)
+{
+	struct api_pending *p = g_new0(struct api_pending, 1);
+
+	p->msg = g_object_ref(r->msg);
+	p->vd = r->vd;
+	g_strlcpy(p->name, name, sizeof(p->name));
+	g_signal_connect(p->msg, "disconnected", G_CALLBACK(api_pending_disconnected), p);
+	return p;
+}
+
+static void api_pending_free(struct api_pending *p)
+{
+	g_signal_handlers_disconnect_by_data(p->msg, p);
+	g_object_unref(p->msg);
+	g_free(p);
+}
+
+/* After the action was started: wait for its answer unless it is already in. */
+static void api_pending_wait(struct api_pending *p)
+{
+	if (p->answered) {
+		api_pending_free(p);
+		return;
+	}
+	p->paused = true;
+	soup_server_message_pause(p->msg);
+}
+
+/* The reply is set (or the client is gone): send it. */
+static void api_pending_done(struct api_pending *p)
+{
+	p->answered = true;
+	if (!p->paused)
+		return;   /* answered inside the handler: api_pending_wait frees it */
+	if (!p->gone)
+		soup_server_message_unpause(p->msg);
+	api_pending_free(p);
+}
+
+static void api_stats_done(void *opaque, json_object *stats)
+{
+	struct api_pending *p = opaque;
+	struct api_req r = { .vd = p->vd, .msg = p->msg };
+
+	if (p->gone)
+		json_object_put(stats);
+	else
+		api_reply_json(&r, 200, stats);
+	api_pending_done(p);
+}
+
 static void h_stats(struct api_req *r)
 {
 	struct vdom *d = api_domain(r);
+	struct api_pending *p;
 
-	if (d)
-		api_reply_json(r, 200, vdom_stats_json(d));
+	if (!d)
+		return;
+	p = api_pending_new(r, vdom_def(d)->name);
+	vdom_stats(d, api_stats_done, p);
+	api_pending_wait(p);
 }
 
 static void h_autostart(struct api_req *r)
@@ -223,38 +283,52 @@ static void h_autostart(struct api_req *r)
 
 static const struct {
 	const char *name;
-	int (*fn)(struct vdom *d);
+	int (*fn)(struct vdom *d, vdom_done_fn done, void *opaque);
 } api_actions[] = {
 	{ "start", vdom_start }, { "shutdown", vdom_shutdown }, { "destroy", vdom_destroy },
 	{ "reboot", vdom_reboot }, { "suspend", vdom_suspend }, { "resume", vdom_resume },
 };
 
+static void api_action_done(void *opaque, int rc)
+{
+	struct api_pending *p = opaque;
+	struct api_req r = { .vd = p->vd, .msg = p->msg };
+	struct vdom *d;
+
+	if (p->gone) {
+		/* The client left; the action happened all the same. */
+	} else if (rc < 0) {
+		api_reply_err(&r);
+	} else if ((d = g_hash_table_lookup(p->vd->domains, p->name))) {
+		api_reply_json(&r, 200, vdom_info_json(d));
+	} else {
+		/* A transient domain is gone after destroy. */
+		json_object *o = json_object_new_object();
+		json_object_object_add(o, "name", json_object_new_string(p->name));
+		json_object_object_add(o, "state", json_object_new_string("shut off"));
+		json_object_object_add(o, "state_code", json_object_new_int(VDOM_SHUTOFF));
+		api_reply_json(&r, 200, o);
+	}
+	api_pending_done(p);
+}
+
 static void h_action(struct api_req *r)
 {
 	struct vdom *d = api_domain(r);
-	char name[DOM_NAME_MAX + 1];
+	struct api_pending *p;
 
 	if (!d)
 		return;
 	for (size_t i = 0; i < G_N_ELEMENTS(api_actions); i++) {
 		if (strcmp(api_actions[i].name, r->parts[4]))
 			continue;
-		g_strlcpy(name, vdom_def(d)->name, sizeof(name));
-		if (api_actions[i].fn(d) < 0) {
+		p = api_pending_new(r, vdom_def(d)->name);
+		if (api_actions[i].fn(d, api_action_done, p) < 0) {
+			api_pending_free(p);
 			api_reply_err(r);
 			return;
 		}
-		/* A transient domain may be gone after destroy: look it up again. */
-		d = g_hash_table_lookup(r->vd->domains, name);
-		if (d) {
-			api_reply_json(r, 200, vdom_info_json(d));
-		} else {
-			json_object *o = json_object_new_object();
-			json_object_object_add(o, "name", json_object_new_string(name));
-			json_object_object_add(o, "state", json_object_new_string("shut off"));
-			json_object_object_add(o, "state_code", json_object_new_int(VDOM_SHUTOFF));
-			api_reply_json(r, 200, o);
-		}
+		api_pending_wait(p);
 		return;
 	}
 	api_reply_error(r, 404, "not-found", "no such action");
@@ -285,7 +359,7 @@ static void h_console(struct api_req *r)
 		return;
 	}
 	d = api_domain(r);
-	if (d && cons_check_open(d, !mode || !strcmp(mode, "write"), query_true(r, "force")) < 0)
+	if (d && cons_check_open(d, !mode || !strcmp(mode, "write"), api_query_true(r, "force")) < 0)
 		api_reply_err(r);
 }
 
@@ -308,6 +382,22 @@ static const struct api_route {
 	{ "POST", 5, { "v1", "domains", "*", "actions", "*" }, h_action },
 	{ "GET", 2, { "v1", "events" }, h_events },
 	{ "GET", 4, { "v1", "domains", "*", "console" }, h_console },
+	{ "GET", 2, { "v1", "pools" }, apipool_list },
+	{ "POST", 2, { "v1", "pools" }, apipool_define },
+	{ "GET", 3, { "v1", "pools", "*" }, apipool_get },
+	{ "DELETE", 3, { "v1", "pools", "*" }, apipool_undefine },
+	{ "GET", 4, { "v1", "pools", "*", "xml" }, apipool_xml },
+	{ "PUT", 4, { "v1", "pools", "*", "autostart" }, apipool_autostart },
+	{ "POST", 5, { "v1", "pools", "*", "actions", "*" }, apipool_action },
+	{ "GET", 4, { "v1", "pools", "*", "volumes" }, apipool_vol_list },
+	{ "POST", 4, { "v1", "pools", "*", "volumes" }, apipool_vol_create },
+	{ "GET", 5, { "v1", "pools", "*", "volumes", "*" }, apipool_vol_get },
+	{ "DELETE", 5, { "v1", "pools", "*", "volumes", "*" }, apipool_vol_delete },
+	{ "GET", 6, { "v1", "pools", "*", "volumes", "*", "xml" }, apipool_vol_xml },
+	{ "POST", 6, { "v1", "pools", "*", "volumes", "*", "resize" }, apipool_vol_resize },
+	{ "POST", 6, { "v1", "pools", "*", "volumes", "*", "clone" }, apipool_vol_clone },
+	{ "GET", 6, { "v1", "pools", "*", "volumes", "*", "data" }, apipool_vol_download },
+	{ "PUT", 6, { "v1", "pools", "*", "volumes", "*", "data" }, apipool_vol_upload },
 };
 
 static void api_dispatch(struct api_req *r)
@@ -380,7 +470,9 @@ static void api_got_headers(SoupServerMessage *msg, gpointer data)
 	SoupMessageHeaders *h = soup_server_message_get_request_headers(msg);
 	goffset len = soup_message_headers_get_content_length(h);
 
-	(void)data;
+	/* a volume upload streams its body into the volume file instead */
+	if (apipool_got_headers(msg, GPOINTER_TO_INT(data)))
+		return;
 	if (len > (goffset)VD_MAX_REQUEST ||
 	    soup_message_headers_get_encoding(h) == SOUP_ENCODING_CHUNKED) {
 		const char *m = "{\"error\":{\"code\":\"too-large\",\"message\":\"request body over 1 MiB or chunked\"}}";
@@ -499,7 +591,7 @@ int api_start(struct vd *vd)
 		api_servers[ro] = s;
 		soup_server_add_handler(s, "/", api_handler, GINT_TO_POINTER(ro), NULL);
 		soup_server_add_websocket_handler(s, "/", NULL, NULL, api_websocket, GINT_TO_POINTER(ro), NULL);
-		g_signal_connect(s, "request-started", G_CALLBACK(api_request_started), NULL);
+		g_signal_connect(s, "request-started", G_CALLBACK(api_request_started), GINT_TO_POINTER(ro));
 		if (api_listen(s, ro ? vd->paths.sock_ro : vd->paths.sock_rw, ro ? 0666 : 0660, !ro) < 0)
 			return -1;
 	}

@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "daemon/daemon.h"
+#include "daemon/pool.h"
 
 #define VDOM_RESTARTS_PER_MINUTE 5
 
@@ -260,9 +261,17 @@ static int vdom_device_args(const struct dom_def *def, GPtrArray *args)
 	for (size_t i = 0; i < def->ndisks; i++) {
 		const struct dom_disk *k = &def->disks[i];
 		GString *spec;
-		if (k->type != DOM_DISK_FILE || !k->path)
+		g_autofree char *vol_path = NULL;
+		const char *path = k->path, *vol_format = NULL;
+		/* <disk type='volume'>: the pool's file, looked up at each start */
+		if (k->type == DOM_DISK_VOLUME) {
+			if (vpool_resolve_disk(k->pool, k->volume, &vol_path, &vol_format) < 0)
+				return err_prefix("domain '%s': disk '%s'", def->name, k->target_dev);
+			path = vol_path;
+		}
+		if (!path)
 			return err_set(ERR_UNSUPPORTED, "domain '%s': disk '%s' cannot be honoured: only "
-				"<disk type='file'> with a source file", def->name, k->target_dev);
+				"<disk type='file'> with a source file, or type='volume'", def->name, k->target_dev);
 		if (k->has_iotune && iotune_set(&k->iotune))
 			return err_set(ERR_UNSUPPORTED, "domain '%s': disk '%s': <iotune> cannot be honoured "
 				"by vireo-vmm's options yet", def->name, k->target_dev);
@@ -272,13 +281,15 @@ static int vdom_device_args(const struct dom_def *def, GPtrArray *args)
 		if (k->io == DOM_IO_NATIVE)
 			return err_set(ERR_UNSUPPORTED, "domain '%s': disk '%s': io='native' is not supported "
 				"by vireo-vmm (io_uring or threads are)", def->name, k->target_dev);
-		if (vdom_plain_value(def, "disk path", k->path) < 0 ||
+		if (vdom_plain_value(def, "disk path", path) < 0 ||
 		    vdom_plain_value(def, "disk serial", k->serial) < 0)
 			return -1;
 		spec = g_string_new(NULL);
-		g_string_append_printf(spec, "path=%s", k->path);
+		g_string_append_printf(spec, "path=%s", path);
 		if (k->format != DOM_DISK_FORMAT_DEFAULT)
 			g_string_append_printf(spec, ",format=%s", dom_disk_format_name(k->format));
+		else if (vol_format)
+			g_string_append_printf(spec, ",format=%s", vol_format);
 		if (k->readonly)
 			g_string_append(spec, ",readonly=on");
 		if (k->serial)

@@ -14,6 +14,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "daemon/daemon.h"
+#include "daemon/pool.h"
 
 static void usage(FILE *out)
 {
@@ -98,6 +99,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	vd.loop = g_main_loop_new(NULL, FALSE);
+	/* pools first: autostarted domains may use their volumes */
+	if (vpool_load(&vd) < 0)
+		log_error("storage pools: %s", err_message());
 	vd_load(&vd);
 	if (api_start(&vd) < 0) {
 		log_error("%s", err_message());
@@ -111,6 +115,7 @@ int main(int argc, char **argv)
 	unlink(vd.paths.sock_rw);
 	unlink(vd.paths.sock_ro);
 	vd_free(&vd);
+	vpool_free_all();
 	g_main_loop_unref(vd.loop);
 	return 0;
 }
