@@ -21,18 +21,28 @@ struct bucket {
 	double level, burst_level;
 };
 
-struct throttle {
+/* The buckets and limits: one per named group (shared by its members) or one
+ * private to a disk. */
+struct throttle_group {
 	pthread_mutex_t lock;
 	struct throttle_config cfg;
 	struct bucket b[THROTTLE_KINDS];
 	uint64_t last_ns;
 	char *group;
 	unsigned refs;
-	struct throttle *next;
+	struct throttle_group *next;
+};
+
+/* One disk's handle: which group it charges. The handle's lock is held while
+ * the group is used, so moving the disk to another group (and dropping the
+ * old one) never races with a request being charged. */
+struct throttle {
+	pthread_mutex_t lock;
+	struct throttle_group *g;
 };
 
 static pthread_mutex_t groups_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct throttle *groups;
+static struct throttle_group *groups;
 
 static const char *const kind_names[THROTTLE_KINDS] = {
 	"bps", "bps_rd", "bps_wr", "iops", "iops_rd", "iops_wr",
@@ -169,6 +179,61 @@ static void normalise(struct throttle_config *cfg)
 			cfg->l[i].max_length = 1;
 }
 
+/* A reference to the named group (found or created with c), or a new private
+ * group when name is NULL or empty. */
+static struct throttle_group *group_get(const char *name, const struct throttle_config *c)
+{
+	struct throttle_group *g;
+
+	pthread_mutex_lock(&groups_lock);
+	if (name && *name) {
+		for (g = groups; g; g = g->next) {
+			if (strcmp(g->group, name) == 0) {
+				g->refs++;
+				pthread_mutex_unlock(&groups_lock);
+				return g;
+			}
+		}
+	}
+	g = calloc(1, sizeof(*g));
+	if (!g || (name && *name && !(g->group = strdup(name)))) {
+		free(g);
+		pthread_mutex_unlock(&groups_lock);
+		err_set(ERR_NOMEM, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&g->lock, NULL);
+	g->cfg = *c;
+	g->refs = 1;
+	if (g->group) {
+		g->next = groups;
+		groups = g;
+	}
+	pthread_mutex_unlock(&groups_lock);
+	return g;
+}
+
+static void group_put(struct throttle_group *g)
+{
+	if (!g)
+		return;
+	pthread_mutex_lock(&groups_lock);
+	if (--g->refs) {
+		pthread_mutex_unlock(&groups_lock);
+		return;
+	}
+	for (struct throttle_group **p = &groups; *p; p = &(*p)->next) {
+		if (*p == g) {
+			*p = g->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&groups_lock);
+	pthread_mutex_destroy(&g->lock);
+	free(g->group);
+	free(g);
+}
+
 struct throttle *throttle_get(const char *group, const struct throttle_config *cfg)
 {
 	struct throttle_config c = cfg ? *cfg : (struct throttle_config){ 0 };
@@ -177,31 +242,17 @@ struct throttle *throttle_get(const char *group, const struct throttle_config *c
 	normalise(&c);
 	if (throttle_config_validate(&c) < 0)
 		return NULL;
-	pthread_mutex_lock(&groups_lock);
-	if (group && *group) {
-		for (t = groups; t; t = t->next) {
-			if (strcmp(t->group, group) == 0) {
-				t->refs++;
-				pthread_mutex_unlock(&groups_lock);
-				return t;
-			}
-		}
-	}
 	t = calloc(1, sizeof(*t));
-	if (!t || (group && *group && !(t->group = strdup(group)))) {
-		free(t);
-		pthread_mutex_unlock(&groups_lock);
+	if (!t) {
 		err_set(ERR_NOMEM, "out of memory");
 		return NULL;
 	}
-	pthread_mutex_init(&t->lock, NULL);
-	t->cfg = c;
-	t->refs = 1;
-	if (t->group) {
-		t->next = groups;
-		groups = t;
+	t->g = group_get(group, &c);
+	if (!t->g) {
+		free(t);
+		return NULL;
 	}
-	pthread_mutex_unlock(&groups_lock);
+	pthread_mutex_init(&t->lock, NULL);
 	return t;
 }
 
@@ -209,26 +260,40 @@ void throttle_put(struct throttle *t)
 {
 	if (!t)
 		return;
-	pthread_mutex_lock(&groups_lock);
-	if (--t->refs) {
-		pthread_mutex_unlock(&groups_lock);
-		return;
-	}
-	for (struct throttle **p = &groups; *p; p = &(*p)->next) {
-		if (*p == t) {
-			*p = t->next;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&groups_lock);
+	group_put(t->g);
 	pthread_mutex_destroy(&t->lock);
-	free(t->group);
 	free(t);
 }
 
 const char *throttle_group_name(const struct throttle *t)
 {
-	return t->group ? t->group : "";
+	return t->g->group ? t->g->group : "";
+}
+
+int throttle_set_group(struct throttle *t, const char *group, const struct throttle_config *cfg)
+{
+	struct throttle_config c = cfg ? *cfg : (struct throttle_config){ 0 };
+	struct throttle_group *g, *old;
+
+	normalise(&c);
+	if (throttle_config_validate(&c) < 0)
+		return -1;
+	pthread_mutex_lock(&t->lock);
+	old = t->g;
+	if ((group && *group && old->group && !strcmp(old->group, group)) ||
+	    (!(group && *group) && !old->group)) {
+		pthread_mutex_unlock(&t->lock);
+		return 0;   /* already there: keep the buckets */
+	}
+	g = group_get(group, &c);
+	if (!g) {
+		pthread_mutex_unlock(&t->lock);
+		return -1;
+	}
+	t->g = g;
+	pthread_mutex_unlock(&t->lock);
+	group_put(old);
+	return 0;
 }
 
 int throttle_set_config(struct throttle *t, const struct throttle_config *cfg)
@@ -239,8 +304,10 @@ int throttle_set_config(struct throttle *t, const struct throttle_config *cfg)
 	if (throttle_config_validate(&c) < 0)
 		return -1;
 	pthread_mutex_lock(&t->lock);
-	t->cfg = c;
-	memset(t->b, 0, sizeof(t->b));
+	pthread_mutex_lock(&t->g->lock);
+	t->g->cfg = c;
+	memset(t->g->b, 0, sizeof(t->g->b));
+	pthread_mutex_unlock(&t->g->lock);
 	pthread_mutex_unlock(&t->lock);
 	return 0;
 }
@@ -248,11 +315,13 @@ int throttle_set_config(struct throttle *t, const struct throttle_config *cfg)
 void throttle_get_config(struct throttle *t, struct throttle_config *cfg)
 {
 	pthread_mutex_lock(&t->lock);
-	*cfg = t->cfg;
+	pthread_mutex_lock(&t->g->lock);
+	*cfg = t->g->cfg;
+	pthread_mutex_unlock(&t->g->lock);
 	pthread_mutex_unlock(&t->lock);
 }
 
-static void leak(struct throttle *t, uint64_t now)
+static void leak(struct throttle_group *t, uint64_t now)
 {
 	double delta = now > t->last_ns ? (double)(now - t->last_ns) : 0;
 
@@ -301,9 +370,12 @@ uint64_t throttle_delay(struct throttle *t, bool is_write, uint64_t now_ns)
 	uint64_t wait = 0;
 
 	pthread_mutex_lock(&t->lock);
-	leak(t, now_ns);
+	struct throttle_group *g = t->g;
+	pthread_mutex_lock(&g->lock);
+	leak(g, now_ns);
 	for (int i = 0; i < 4; i++)
-		wait = MAX(wait, bucket_wait(&t->cfg.l[kinds[i]], &t->b[kinds[i]]));
+		wait = MAX(wait, bucket_wait(&g->cfg.l[kinds[i]], &g->b[kinds[i]]));
+	pthread_mutex_unlock(&g->lock);
 	pthread_mutex_unlock(&t->lock);
 	return wait;
 }
@@ -313,21 +385,24 @@ void throttle_account(struct throttle *t, bool is_write, uint64_t bytes, uint64_
 	double units = 1.0;
 
 	pthread_mutex_lock(&t->lock);
-	leak(t, now_ns);
-	if (t->cfg.iops_size && bytes > t->cfg.iops_size)
-		units = (double)bytes / (double)t->cfg.iops_size;
+	struct throttle_group *g = t->g;
+	pthread_mutex_lock(&g->lock);
+	leak(g, now_ns);
+	if (g->cfg.iops_size && bytes > g->cfg.iops_size)
+		units = (double)bytes / (double)g->cfg.iops_size;
 	int kinds[4] = { THROTTLE_BPS_TOTAL, is_write ? THROTTLE_BPS_WRITE : THROTTLE_BPS_READ,
 			 THROTTLE_OPS_TOTAL, is_write ? THROTTLE_OPS_WRITE : THROTTLE_OPS_READ };
 	for (int i = 0; i < 4; i++) {
 		double amount = i < 2 ? (double)bytes : units;
-		const struct throttle_limit *l = &t->cfg.l[kinds[i]];
-		struct bucket *bk = &t->b[kinds[i]];
+		const struct throttle_limit *l = &g->cfg.l[kinds[i]];
+		struct bucket *bk = &g->b[kinds[i]];
 		if (!l->avg)
 			continue;
 		bk->level += amount;
 		if (l->max_length > 1)
 			bk->burst_level += amount;
 	}
+	pthread_mutex_unlock(&g->lock);
 	pthread_mutex_unlock(&t->lock);
 }
 

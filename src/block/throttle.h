@@ -51,12 +51,20 @@ unsigned throttle_config_fields(const struct throttle_config *cfg, struct thrott
 
 struct throttle;
 
-/* A private throttle (group NULL or "") or a reference to the named group,
- * created on first use with cfg (later callers join with the group's config). */
+/* One disk's throttle: charges a private set of buckets (group NULL or "") or
+ * the named group's, created on first use with cfg (later members join with the
+ * group's config). Each call returns a new handle; put it when the disk goes. */
 struct throttle *throttle_get(const char *group, const struct throttle_config *cfg);
 void throttle_put(struct throttle *t);
+/* "" for a private throttle. Valid until the handle changes group. */
 const char *throttle_group_name(const struct throttle *t);
-/* Change the limits live (block_set_io_throttle); bucket levels restart at 0. */
+/* Move the disk to another group live (block_set_io_throttle group=), as QEMU
+ * does: the named group is joined, or created with cfg; NULL or "" gives the
+ * disk private buckets with cfg. Staying in the same group keeps its state.
+ * Requests being charged concurrently finish against the old group. */
+int throttle_set_group(struct throttle *t, const char *group, const struct throttle_config *cfg);
+/* Change the limits of t's group live (block_set_io_throttle): every member
+ * sees them; bucket levels restart at 0. */
 int throttle_set_config(struct throttle *t, const struct throttle_config *cfg);
 void throttle_get_config(struct throttle *t, struct throttle_config *cfg);
 

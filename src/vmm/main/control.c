@@ -189,15 +189,15 @@ static int cmd_query_blockstats(void *opaque, struct json_object *args, struct j
 }
 
 /* block_set_io_throttle: QEMU's arguments (device or id, the six averages,
- * optional bursts, burst lengths and iops_size); the new limits replace the
- * old ones at once. */
+ * optional bursts, burst lengths, iops_size and group); the new limits replace
+ * the old ones at once. */
 static int cmd_block_set_io_throttle(void *opaque, struct json_object *args, struct json_object **ret)
 {
 	static const char *const required[] = { "bps", "bps_rd", "bps_wr", "iops", "iops_rd", "iops_wr" };
 	struct vm *vm = opaque;
 	struct machine *m = vm->machine;
 	struct throttle_config cfg;
-	const char *dev = NULL;
+	const char *dev = NULL, *group = NULL;
 	struct vblk *b = NULL;
 
 	(void)ret;
@@ -221,17 +221,18 @@ static int cmd_block_set_io_throttle(void *opaque, struct json_object *args, str
 
 		if (!strcmp(key, "device") || !strcmp(key, "id"))
 			continue;
-		/* Moving a disk between throttle groups live is not done: say so
-		 * rather than drop the argument. */
 		if (!strcmp(key, "group"))
-			return err_set(ERR_UNSUPPORTED, "Parameter 'group' is not supported: set groups with --disk");
+			continue;
 		if (!json_object_is_type(val, json_type_int) || json_object_get_int64(val) < 0)
 			return err_set(ERR_INVALID, "Parameter '%s' expects a non-negative integer", key);
 		snprintf(num, sizeof(num), "%lld", (long long)json_object_get_int64(val));
 		if (throttle_config_set(&cfg, key, num) < 0)
 			return -1;
 	}
-	return vblk_set_throttle(b, &cfg);
+	if (qmp_arg_string(args, "group", 0, &group) < 0)
+		return -1;
+	/* QEMU: the disk moves to the named group, which then takes these limits. */
+	return group ? vblk_set_throttle_group(b, group, &cfg) : vblk_set_throttle(b, &cfg);
 }
 
 int control_init(struct vm *vm)

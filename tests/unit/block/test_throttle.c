@@ -1,5 +1,6 @@
 /* Unit tests of src/block/throttle.c: leaky buckets driven by a simulated
  * clock, bursts, iops_size, groups and the configuration rules. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -114,9 +115,12 @@ static void test_throttle_group_members_share_one_budget(void **state)
 	c.l[THROTTLE_OPS_TOTAL].avg = 100;
 	struct throttle *a = throttle_get("g1", &c), *b = throttle_get("g1", NULL);
 	struct throttle *other = throttle_get("g2", &c);
-	assert_ptr_equal(a, b);
-	assert_ptr_not_equal(a, other);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_non_null(other);
+	assert_string_equal(throttle_group_name(a), "g1");
 	assert_string_equal(throttle_group_name(b), "g1");
+	assert_string_equal(throttle_group_name(other), "g2");
 	/* Two disks alternating: 1000 requests in total still take ~10 s. */
 	uint64_t start = now;
 	for (int i = 0; i < 1000; i++) {
@@ -131,6 +135,115 @@ static void test_throttle_group_members_share_one_budget(void **state)
 	throttle_put(a);
 	throttle_put(b);
 	throttle_put(other);
+}
+
+/* block_set_io_throttle group=: a disk moved into a busy group waits on that
+ * group's buckets at once, and no longer charges the group it left. */
+static void test_throttle_moving_a_disk_between_groups_moves_its_budget(void **state)
+{
+	struct throttle_config c = { 0 };
+	uint64_t now = SEC;
+
+	(void)state;
+	c.l[THROTTLE_OPS_TOTAL].avg = 100;
+	struct throttle *a = throttle_get("m1", &c), *d = throttle_get("m2", &c);
+	assert_non_null(a);
+	assert_non_null(d);
+	/* fill m1's bucket through a: 500 requests at once */
+	for (int i = 0; i < 500; i++)
+		throttle_account(a, true, 512, now);
+	assert_true(throttle_delay(a, true, now) > 3 * SEC);
+	assert_int_equal(throttle_delay(d, true, now), 0);
+	/* d joins m1: it now waits as long as a does */
+	assert_int_equal(throttle_set_group(d, "m1", NULL), 0);
+	assert_string_equal(throttle_group_name(d), "m1");
+	assert_int_equal(throttle_delay(d, true, now), throttle_delay(a, true, now));
+	/* joining keeps the group's limits (the caller then sets new ones) */
+	struct throttle_config got;
+	throttle_get_config(d, &got);
+	assert_int_equal(got.l[THROTTLE_OPS_TOTAL].avg, 100);
+	/* d leaves for a new group made with its own limits: free to go again,
+	 * and its requests no longer slow a */
+	struct throttle_config fast = { 0 };
+	fast.l[THROTTLE_OPS_TOTAL].avg = 1000000;
+	assert_int_equal(throttle_set_group(d, "m3", &fast), 0);
+	assert_string_equal(throttle_group_name(d), "m3");
+	assert_int_equal(throttle_delay(d, true, now), 0);
+	uint64_t before = throttle_delay(a, true, now);
+	for (int i = 0; i < 1000; i++)
+		throttle_account(d, true, 512, now);
+	assert_int_equal(throttle_delay(a, true, now), before);
+	throttle_get_config(d, &got);
+	assert_int_equal(got.l[THROTTLE_OPS_TOTAL].avg, 1000000);
+	/* back to private buckets */
+	assert_int_equal(throttle_set_group(d, NULL, &c), 0);
+	assert_string_equal(throttle_group_name(d), "");
+	/* an invalid config is refused and leaves the disk where it was */
+	struct throttle_config bad = { 0 };
+	bad.l[THROTTLE_OPS_TOTAL].avg = 10;
+	bad.l[THROTTLE_OPS_READ].avg = 10;
+	assert_int_equal(throttle_set_group(d, "m1", &bad), -1);
+	assert_string_equal(throttle_group_name(d), "");
+	throttle_put(a);
+	throttle_put(d);
+	/* m1 went away with its last member: a new m1 starts empty */
+	struct throttle *e = throttle_get("m1", &c);
+	assert_int_equal(throttle_delay(e, true, now), 0);
+	throttle_put(e);
+}
+
+/* New limits set through one member apply to every member of its group. */
+static void test_throttle_group_limits_set_through_one_member_apply_to_all(void **state)
+{
+	struct throttle_config c = { 0 }, got;
+
+	(void)state;
+	c.l[THROTTLE_BPS_TOTAL].avg = 1 << 20;
+	struct throttle *a = throttle_get("s1", &c), *b = throttle_get("s1", NULL);
+	c.l[THROTTLE_BPS_TOTAL].avg = 5 << 20;
+	assert_int_equal(throttle_set_config(b, &c), 0);
+	throttle_get_config(a, &got);
+	assert_int_equal(got.l[THROTTLE_BPS_TOTAL].avg, 5 << 20);
+	throttle_put(a);
+	throttle_put(b);
+}
+
+/* Requests charged from I/O threads while the control thread moves the disk
+ * back and forth between groups: no crash, no sanitizer report. */
+struct mover_arg {
+	struct throttle *t;
+	bool stop;
+};
+
+static void *charge_loop(void *p)
+{
+	struct mover_arg *m = p;
+
+	while (!__atomic_load_n(&m->stop, __ATOMIC_ACQUIRE)) {
+		(void)throttle_delay(m->t, false, clock_ns());
+		throttle_account(m->t, false, 4096, clock_ns());
+	}
+	return NULL;
+}
+
+static void test_throttle_group_moves_race_safely_with_requests(void **state)
+{
+	struct throttle_config c = { 0 };
+	pthread_t th[2];
+
+	(void)state;
+	c.l[THROTTLE_OPS_TOTAL].avg = 1000000;
+	struct mover_arg m = { .t = throttle_get(NULL, &c) };
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, charge_loop, &m), 0);
+	for (int i = 0; i < 2000; i++) {
+		const char *g = (i % 3 == 0) ? "r1" : (i % 3 == 1) ? "r2" : NULL;
+		assert_int_equal(throttle_set_group(m.t, g, &c), 0);
+	}
+	__atomic_store_n(&m.stop, true, __ATOMIC_RELEASE);
+	for (int i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	throttle_put(m.t);
 }
 
 static void test_throttle_live_change_takes_effect_at_once(void **state)
@@ -263,6 +376,9 @@ int main(void)
 		cmocka_unit_test(test_throttle_burst_allows_max_rate_for_max_length_then_average),
 		cmocka_unit_test(test_throttle_iops_size_counts_large_requests_as_several),
 		cmocka_unit_test(test_throttle_group_members_share_one_budget),
+		cmocka_unit_test(test_throttle_moving_a_disk_between_groups_moves_its_budget),
+		cmocka_unit_test(test_throttle_group_limits_set_through_one_member_apply_to_all),
+		cmocka_unit_test(test_throttle_group_moves_race_safely_with_requests),
 		cmocka_unit_test(test_throttle_live_change_takes_effect_at_once),
 		cmocka_unit_test(test_throttle_config_rejects_total_with_read_or_write),
 		cmocka_unit_test(test_throttle_config_set_accepts_qemu_and_libvirt_names),

@@ -912,6 +912,15 @@ int vblk_set_throttle(struct vblk *b, const struct throttle_config *cfg)
 	return 0;
 }
 
+int vblk_set_throttle_group(struct vblk *b, const char *group, const struct throttle_config *cfg)
+{
+	if (throttle_set_group(b->throttle, group, cfg) < 0)
+		return err_prefix("virtio-blk %s", b->id);
+	/* Requests must now charge the group, even while its limits are zero. */
+	__atomic_store_n(&b->throttled, true, __ATOMIC_RELEASE);
+	return vblk_set_throttle(b, cfg);
+}
+
 /* The limits in force, as query-block shows them: the six averages always,
  * the bursts, burst lengths, iops_size and group when throttling is on. */
 static void vblk_query_throttle(struct vblk *b, struct json_object *ins)

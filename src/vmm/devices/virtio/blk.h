@@ -107,6 +107,9 @@ void vblk_get_stats(struct vblk *b, struct vblk_stats *st);
 /* Change the disk's I/O limits live (QMP block_set_io_throttle); the new
  * limits apply to the next request. -1 with the error set if invalid. */
 int vblk_set_throttle(struct vblk *b, const struct throttle_config *cfg);
+/* block_set_io_throttle with group=: move the disk into that throttle group
+ * (joined or created, QEMU's semantics), then give the group cfg. */
+int vblk_set_throttle_group(struct vblk *b, const char *group, const struct throttle_config *cfg);
 /* Whether reads and writes go through io_uring (aio=io_uring on a raw image
  * where the kernel has io_uring). */
 bool vblk_io_uring_active(struct vblk *b);
