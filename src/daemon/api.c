@@ -182,12 +182,87 @@ static void h_xml(struct api_req *r)
 	soup_server_message_set_response(r->msg, "application/xml", SOUP_MEMORY_TAKE, xml, strlen(xml));
 }
 
+/* A request answered when its action ends, from the main loop: the message is
+ * paused meanwhile so vireod serves everyone else. */
+struct api_pending {
+	SoupServerMessage *msg;
+	struct vd *vd;
+	char name[DOM_NAME_MAX + 1];
+	bool paused, answered, gone;
+};
+
+static void api_pending_disconnected(SoupServerMessage *msg, gpointer data)
+{
+	(void)msg;
+	((struct api_pending *)data)->gone = true;
+}
+
+static struct api_pending *api_pending_new(struct api_req *r, const char *name)
+{
+	struct api_pending *p = g_new0(struct api_pending, 1);
+
+	p->msg = g_object_ref(r->msg);
+	p->vd = r->vd;
+	g_strlcpy(p->name, name, sizeof(p->name));
+	g_signal_connect(p->msg, "disconnected", G_CALLBACK(api_pending_disconnected), p);
+	return p;
+}
+
+static void api_pending_free(struct api_pending *p)
+{
+	g_signal_handlers_disconnect_by_data(p->msg, p);
+	g_object_unref(p->msg);
+	g_free(p);
+}
+
+/* After the action was started: wait for its answer unless it is already in. */
+static void api_pending_wait(struct api_pending *p)
+{
+	if (p->answered) {
+		api_pending_free(p);
+		return;
+	}
+	p->paused = true;
+	/* A status now keeps libsoup from taking the request for a failed WebSocket
+	 * handshake (the "/" WebSocket handler runs when none is set); the real
+	 * one replaces it before the message goes out. */
+	soup_server_message_set_status(p->msg, SOUP_STATUS_ACCEPTED, NULL);
+	soup_server_message_pause(p->msg);
+}
+
+/* The reply is set (or the client is gone): send it. */
+static void api_pending_done(struct api_pending *p)
+{
+	p->answered = true;
+	if (!p->paused)
+		return;   /* answered inside the handler: api_pending_wait frees it */
+	if (!p->gone)
+		soup_server_message_unpause(p->msg);
+	api_pending_free(p);
+}
+
+static void api_stats_done(void *opaque, json_object *stats)
+{
+	struct api_pending *p = opaque;
+	struct api_req r = { .vd = p->vd, .msg = p->msg };
+
+	if (p->gone)
+		json_object_put(stats);
+	else
+		api_reply_json(&r, 200, stats);
+	api_pending_done(p);
+}
+
 static void h_stats(struct api_req *r)
 {
 	struct vdom *d = api_domain(r);
+	struct api_pending *p;
 
-	if (d)
-		api_reply_json(r, 200, vdom_stats_json(d));
+	if (!d)
+		return;
+	p = api_pending_new(r, vdom_def(d)->name);
+	vdom_stats(d, api_stats_done, p);
+	api_pending_wait(p);
 }
 
 static void h_autostart(struct api_req *r)
@@ -212,38 +287,52 @@ static void h_autostart(struct api_req *r)
 
 static const struct {
 	const char *name;
-	int (*fn)(struct vdom *d);
+	int (*fn)(struct vdom *d, vdom_done_fn done, void *opaque);
 } api_actions[] = {
 	{ "start", vdom_start }, { "shutdown", vdom_shutdown }, { "destroy", vdom_destroy },
 	{ "reboot", vdom_reboot }, { "suspend", vdom_suspend }, { "resume", vdom_resume },
 };
 
+static void api_action_done(void *opaque, int rc)
+{
+	struct api_pending *p = opaque;
+	struct api_req r = { .vd = p->vd, .msg = p->msg };
+	struct vdom *d;
+
+	if (p->gone) {
+		/* The client left; the action happened all the same. */
+	} else if (rc < 0) {
+		api_reply_err(&r);
+	} else if ((d = g_hash_table_lookup(p->vd->domains, p->name))) {
+		api_reply_json(&r, 200, vdom_info_json(d));
+	} else {
+		/* A transient domain is gone after destroy. */
+		json_object *o = json_object_new_object();
+		json_object_object_add(o, "name", json_object_new_string(p->name));
+		json_object_object_add(o, "state", json_object_new_string("shut off"));
+		json_object_object_add(o, "state_code", json_object_new_int(VDOM_SHUTOFF));
+		api_reply_json(&r, 200, o);
+	}
+	api_pending_done(p);
+}
+
 static void h_action(struct api_req *r)
 {
 	struct vdom *d = api_domain(r);
-	char name[DOM_NAME_MAX + 1];
+	struct api_pending *p;
 
 	if (!d)
 		return;
 	for (size_t i = 0; i < G_N_ELEMENTS(api_actions); i++) {
 		if (strcmp(api_actions[i].name, r->parts[4]))
 			continue;
-		g_strlcpy(name, vdom_def(d)->name, sizeof(name));
-		if (api_actions[i].fn(d) < 0) {
+		p = api_pending_new(r, vdom_def(d)->name);
+		if (api_actions[i].fn(d, api_action_done, p) < 0) {
+			api_pending_free(p);
 			api_reply_err(r);
 			return;
 		}
-		/* A transient domain may be gone after destroy: look it up again. */
-		d = g_hash_table_lookup(r->vd->domains, name);
-		if (d) {
-			api_reply_json(r, 200, vdom_info_json(d));
-		} else {
-			json_object *o = json_object_new_object();
-			json_object_object_add(o, "name", json_object_new_string(name));
-			json_object_object_add(o, "state", json_object_new_string("shut off"));
-			json_object_object_add(o, "state_code", json_object_new_int(VDOM_SHUTOFF));
-			api_reply_json(r, 200, o);
-		}
+		api_pending_wait(p);
 		return;
 	}
 	api_reply_error(r, 404, "not-found", "no such action");

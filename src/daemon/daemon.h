@@ -42,6 +42,7 @@ enum vdom_state {
 
 struct qmpc;
 struct cons;
+struct vdom_op;
 
 struct vdom {
 	struct vd *vd;
@@ -64,7 +65,17 @@ struct vdom {
 	unsigned int expect_stop, expect_resume;
 	unsigned int restarts;     /* on_crash/on_poweroff restarts, bounded per minute */
 	int64_t restart_window;
+	struct vdom_op *op;        /* a start or destroy in flight (other actions are refused) */
+	guint exit_watch_id;       /* polling for the VMM's exit */
+	int64_t exit_deadline;
+	bool exit_killed;
 };
+
+/* The end of an action that runs on the main loop: rc 0, or -1 with the error
+ * recorded. Never called before the action's function has returned; the
+ * domain may be gone by then (a transient one that stopped). */
+typedef void (*vdom_done_fn)(void *opaque, int rc);
+typedef void (*vdom_stats_fn)(void *opaque, json_object *stats);
 
 /* store.c: atomic files, and JSON from a buffer that need not end in NUL. */
 json_object *store_parse_json(const char *data, size_t len);
@@ -73,14 +84,23 @@ int store_mkdir_p(const char *path, mode_t mode);
 /* Move a file that could not be read aside as PATH.corrupt-EPOCH; never deletes. */
 int store_quarantine(const char *path);
 
-/* qmpc.c: QMP client on a GSocket; events come on the main loop. */
+/* qmpc.c: QMP client on a GSocket, all on the main loop (nothing waits). */
 typedef void (*qmpc_event_fn)(void *opaque, const char *event, json_object *data);
 typedef void (*qmpc_closed_fn)(void *opaque);
-struct qmpc *qmpc_connect(const char *path, int timeout_ms);
+/* ok false: the error record says why; the callback may qmpc_free(q). */
+typedef void (*qmpc_ready_fn)(void *opaque, struct qmpc *q, bool ok);
+/* ret is the "return" value (borrowed), or NULL with the error recorded (the
+ * QMP error class and desc, a time-out, or the connection closing). */
+typedef void (*qmpc_reply_fn)(void *opaque, json_object *ret);
+/* Connect now (NULL + error if nobody listens); the greeting and
+ * qmp_capabilities follow on the loop, then on_ready, within timeout_ms. */
+struct qmpc *qmpc_open(const char *path, int timeout_ms, qmpc_ready_fn on_ready, void *opaque);
 void qmpc_set_handlers(struct qmpc *q, qmpc_event_fn on_event, qmpc_closed_fn on_closed, void *opaque);
-/* Run a command and wait (bounded) for its answer; returns the "return" value
- * (caller puts it) or NULL with the QMP error class/desc recorded. args is consumed. */
-json_object *qmpc_command(struct qmpc *q, const char *cmd, json_object *args);
+/* Send a command (queued until the connection is ready); cb (may be NULL)
+ * runs exactly once, from the loop or from qmpc_free. args is consumed. */
+int qmpc_call(struct qmpc *q, const char *cmd, json_object *args, qmpc_reply_fn cb, void *opaque);
+bool qmpc_is_ready(const struct qmpc *q);
+/* Safe inside any of q's callbacks; pending calls get an error first. */
 void qmpc_free(struct qmpc *q);
 
 /* domain.c: objects, lifecycle, VMM supervision, reconcile at start. */
@@ -89,17 +109,21 @@ int vd_load(struct vd *vd);        /* configs + re-adopt running VMMs + autostar
 struct vdom *vdom_lookup(struct vd *vd, const char *name_or_uuid);
 struct vdom *vdom_define(struct vd *vd, const char *xml, size_t len, bool *created);
 int vdom_undefine(struct vdom *d);
-int vdom_start(struct vdom *d);
-int vdom_shutdown(struct vdom *d);
-int vdom_destroy(struct vdom *d);
-int vdom_reboot(struct vdom *d);
-int vdom_suspend(struct vdom *d);
-int vdom_resume(struct vdom *d);
+/* Actions: -1 with the error recorded if refused at once (done is not called),
+ * else 0 and done (may be NULL: failures are logged) runs once when it ends. */
+int vdom_start(struct vdom *d, vdom_done_fn done, void *opaque);
+int vdom_shutdown(struct vdom *d, vdom_done_fn done, void *opaque);
+int vdom_destroy(struct vdom *d, vdom_done_fn done, void *opaque);
+int vdom_reboot(struct vdom *d, vdom_done_fn done, void *opaque);
+int vdom_suspend(struct vdom *d, vdom_done_fn done, void *opaque);
+int vdom_resume(struct vdom *d, vdom_done_fn done, void *opaque);
 int vdom_set_autostart(struct vdom *d, bool on);
 const char *vdom_state_name(enum vdom_state s);
 const struct dom_def *vdom_def(const struct vdom *d);  /* live if running, else persistent */
 json_object *vdom_info_json(struct vdom *d);
-json_object *vdom_stats_json(struct vdom *d);
+/* The domain's counters; cb gets them (owned) once the VMM has answered, which
+ * may be before vdom_stats returns when there is nothing to ask. */
+void vdom_stats(struct vdom *d, vdom_stats_fn cb, void *opaque);
 void vd_free(struct vd *vd);
 
 /* console.c: the serial console relay (WebSocket clients). */

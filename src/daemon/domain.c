@@ -20,6 +20,22 @@
 #include "daemon/pool.h"
 
 #define VDOM_RESTARTS_PER_MINUTE 5
+#define VDOM_START_TIMEOUT_US (10 * G_USEC_PER_SEC)   /* for the VMM's QMP socket */
+#define VDOM_EXIT_GRACE_US (3 * G_USEC_PER_SEC)       /* before SIGKILL, and after it */
+#define VDOM_POLL_MS 10
+
+/* A start or destroy in flight. Its done callback runs once, when it ends or
+ * when the domain is removed under it. */
+struct vdom_op {
+	const char *what;          /* "starting", "being destroyed" */
+	bool restart;              /* a start for on_poweroff/on_reboot/on_crash */
+	guint timer_id;
+	int64_t deadline;
+	vdom_done_fn done;
+	void *opaque;
+};
+
+static void vdom_op_finish(struct vdom *d, int rc);
 
 const char *vdom_state_name(enum vdom_state s)
 {
@@ -112,6 +128,12 @@ static void vdom_free(gpointer p)
 {
 	struct vdom *d = p;
 
+	if (d->op) {
+		err_set(ERR_INTERNAL, "domain '%s' was removed while %s", vdom_def(d)->name, d->op->what);
+		vdom_op_finish(d, -1);
+	}
+	if (d->exit_watch_id)
+		g_source_remove(d->exit_watch_id);
 	cons_detach(d);
 	qmpc_free(d->qmp);
 	dom_def_free(d->def);
@@ -175,6 +197,10 @@ static int vdom_write_status(struct vdom *d)
 /* The VMM is gone (or was never fully started): forget the runtime side. */
 static void vdom_clear_runtime(struct vdom *d)
 {
+	if (d->exit_watch_id) {
+		g_source_remove(d->exit_watch_id);
+		d->exit_watch_id = 0;
+	}
 	cons_detach(d);
 	qmpc_free(d->qmp);
 	d->qmp = NULL;
@@ -198,15 +224,37 @@ static bool vdom_pid_alive(struct vdom *d)
 	return d->pid > 0 && d->start_time && host_proc_start_time(d->pid) == d->start_time;
 }
 
-/* Wait up to ms for the VMM to exit; true if it did. */
-static bool vdom_wait_exit(struct vdom *d, int ms)
+static struct vdom_op *vdom_op_new(struct vdom *d, const char *what, vdom_done_fn done, void *opaque)
 {
-	for (int i = 0; i < ms / 10; i++) {
-		if (!vdom_pid_alive(d))
-			return true;
-		g_usleep(10000);
-	}
-	return !vdom_pid_alive(d);
+	struct vdom_op *op = g_new0(struct vdom_op, 1);
+
+	op->what = what;
+	op->done = done;
+	op->opaque = opaque;
+	d->op = op;
+	return op;
+}
+
+/* End the action in flight; the callback runs last since it may look the
+ * domain up again (and find it gone). */
+static void vdom_op_finish(struct vdom *d, int rc)
+{
+	struct vdom_op *op = d->op;
+	vdom_done_fn done;
+	void *opaque;
+
+	if (!op)
+		return;
+	d->op = NULL;
+	if (op->timer_id)
+		g_source_remove(op->timer_id);
+	done = op->done;
+	opaque = op->opaque;
+	g_free(op);
+	if (done)
+		done(opaque, rc);
+	else if (rc < 0)
+		log_error("%s", err_message());
 }
 
 /* Returns true if d was freed (a transient domain that stopped). */
@@ -416,9 +464,87 @@ static void vdom_log_tail(struct vdom *d, char *out, size_t size)
 	free(buf);
 }
 
+/* The start failed: record why (the VMM's last log line helps), stop what
+ * was spawned and end the start. */
+static void vdom_start_failed(struct vdom *d, const char *why)
+{
+	char tail[400], msg[ERR_MSG_MAX];
+	bool alive = vdom_pid_alive(d);
+	bool restart = d->op && d->op->restart;
+	char name[DOM_NAME_MAX + 1];
+
+	g_strlcpy(name, vdom_def(d)->name, sizeof(name));
+	if (alive)
+		kill(d->pid, SIGKILL);
+	vdom_log_tail(d, tail, sizeof(tail));
+	snprintf(msg, sizeof(msg), "domain '%s': VMM %s (see %s)%s", name,
+		 alive ? why : "exited at start", d->log_path, tail);
+	vdom_clear_runtime(d);
+	err_set(ERR_INTERNAL, "%s", msg);
+	if (restart) {
+		d->state = VDOM_SHUTOFF;
+		d->reason = "failed";
+		vdom_op_finish(d, -1);
+		if (!d->def)
+			g_hash_table_remove(d->vd->domains, name);
+		return;
+	}
+	vdom_op_finish(d, -1);
+}
+
+static void vdom_start_qmp_ready(void *opaque, struct qmpc *q, bool ok)
+{
+	struct vdom *d = opaque;
+	struct dom_def *live = d->live;
+
+	if (!ok) {
+		/* Not answering yet (or a stale socket): the poll tries again. */
+		log_debug("domain %s: %s", live->name, err_message());
+		err_clear();
+		qmpc_free(q);
+		d->qmp = NULL;
+		return;
+	}
+	d->id = d->vd->next_id++;
+	live->id = d->id;
+	d->state = VDOM_RUNNING;
+	d->reason = "booted";
+	qmpc_set_handlers(d->qmp, vdom_on_event, vdom_on_closed, d);
+	cons_attach(d);
+	if (vdom_write_status(d) < 0)
+		log_error("domain %s: %s (a vireod restart will not re-adopt it)", live->name, err_message());
+	vdom_emit(d, "started", "booted");
+	vdom_op_finish(d, 0);
+}
+
+/* Every VDOM_POLL_MS while starting: the VMM must stay alive and open its QMP
+ * socket within VDOM_START_TIMEOUT_US; the connection itself goes on in qmpc. */
+static gboolean vdom_start_poll(gpointer data)
+{
+	struct vdom *d = data;
+
+	if (!vdom_pid_alive(d)) {
+		d->op->timer_id = 0;
+		vdom_start_failed(d, NULL);
+		return G_SOURCE_REMOVE;
+	}
+	if (!d->qmp && access(d->qmp_path, F_OK) == 0) {
+		d->qmp = qmpc_open(d->qmp_path, 3000, vdom_start_qmp_ready, d);
+		err_clear();   /* not listening yet: next time */
+	}
+	if (g_get_monotonic_time() > d->op->deadline) {
+		d->op->timer_id = 0;
+		vdom_start_failed(d, "did not open its QMP socket in 10 s");
+		return G_SOURCE_REMOVE;
+	}
+	return G_SOURCE_CONTINUE;
+}
+
 /* Start a VMM for `from` (the persistent config, or the live copy of a transient
- * domain being restarted). */
-static int vdom_launch(struct vdom *d, const struct dom_def *from)
+ * domain being restarted). The spawn is done here; the wait for its QMP
+ * socket goes on in the main loop and ends the start (vdom_op). */
+static int vdom_launch(struct vdom *d, const struct dom_def *from, bool restart,
+		       vdom_done_fn done, void *opaque)
 {
 	struct vd *vd = d->vd;
 	struct dom_def *live;
@@ -477,50 +603,32 @@ static int vdom_launch(struct vdom *d, const struct dom_def *from)
 	/* Read the start time at once: the pid is ours while the process lives. The
 	 * second fork has returned, so a 0 means the VMM has already exited. */
 	d->start_time = host_proc_start_time(pid);
-	/* Wait (bounded) for the QMP socket; a VMM that exits early fails the start. */
-	for (int i = 0; i < 1000; i++) {
-		if (!vdom_pid_alive(d))
-			break;
-		if (access(d->qmp_path, F_OK) == 0) {
-			d->qmp = qmpc_connect(d->qmp_path, 3000);
-			if (d->qmp)
-				break;
-		}
-		g_usleep(10000);
-	}
-	if (!d->qmp) {
-		char tail[400];
-		bool alive = vdom_pid_alive(d);
-		if (alive)
-			kill(d->pid, SIGKILL);
-		vdom_log_tail(d, tail, sizeof(tail));
-		err_set(ERR_INTERNAL, "domain '%s': VMM %s (see %s)%s", live->name,
-			alive ? "did not open its QMP socket in 10 s" : "exited at start", d->log_path, tail);
-		dom_def_free(live);
-		d->live = NULL;
-		vdom_clear_runtime(d);
-		return -1;
-	}
-	d->id = vd->next_id++;
-	live->id = d->id;
+	/* The live definition from now on, so the domain shows what is starting. */
 	d->live = live;
-	d->state = VDOM_RUNNING;
-	d->reason = "booted";
-	qmpc_set_handlers(d->qmp, vdom_on_event, vdom_on_closed, d);
-	cons_attach(d);
-	if (vdom_write_status(d) < 0)
-		log_error("domain %s: %s (a vireod restart will not re-adopt it)", live->name, err_message());
-	vdom_emit(d, "started", "booted");
+	struct vdom_op *op = vdom_op_new(d, "starting", done, opaque);
+	op->restart = restart;
+	op->deadline = g_get_monotonic_time() + VDOM_START_TIMEOUT_US;
+	op->timer_id = g_timeout_add(VDOM_POLL_MS, vdom_start_poll, d);
 	return 0;
 }
 
-int vdom_start(struct vdom *d)
+/* A domain with a start or destroy in flight takes no other action. */
+static int vdom_check_idle(struct vdom *d)
 {
+	if (d->op)
+		return err_set(ERR_BUSY, "domain '%s' is %s", vdom_def(d)->name, d->op->what);
+	return 0;
+}
+
+int vdom_start(struct vdom *d, vdom_done_fn done, void *opaque)
+{
+	if (vdom_check_idle(d) < 0)
+		return -1;
 	if (d->state == VDOM_RUNNING || d->state == VDOM_PAUSED)
 		return err_set(ERR_BUSY, "domain '%s' is already active", vdom_def(d)->name);
 	if (!d->def)
 		return err_set(ERR_INTERNAL, "transient domain '%s' cannot be started", vdom_def(d)->name);
-	return vdom_launch(d, d->def);
+	return vdom_launch(d, d->def, false, done, opaque);
 }
 
 /* Restart after a guest poweroff/crash when the config asks for it, at most a
@@ -542,7 +650,7 @@ static void vdom_restart(struct vdom *d, const char *why)
 		return;
 	}
 	vdom_clear_runtime(d);
-	if (vdom_launch(d, from) < 0) {
+	if (vdom_launch(d, from, true, NULL, NULL) < 0) {
 		log_error("domain %s: restart after %s failed: %s", from->name, why, err_message());
 		d->state = VDOM_SHUTOFF;
 		d->reason = "failed";
@@ -558,18 +666,21 @@ static bool action_restarts(enum dom_action a)
 	       a == DOM_ACTION_COREDUMP_RESTART;
 }
 
-/* The VMM's QMP socket closed: it exited (or was killed). Decide what that was. */
-static void vdom_on_closed(void *opaque)
+/* The VMM has exited: decide what that was, and end a destroy in flight. */
+static void vdom_exited(struct vdom *d)
 {
-	struct vdom *d = opaque;
 	const struct dom_def *def = vdom_def(d);
+	struct vdom_op *op = d->op;
+	vdom_done_fn done = op ? op->done : NULL;
+	void *done_opaque = op ? op->opaque : NULL;
 
-	if (!vdom_wait_exit(d, 3000)) {
-		/* A VMM that hung up QMP but keeps running cannot be controlled: stop it. */
-		log_error("domain %s: VMM %d closed QMP but did not exit; killing it", def->name, (int)d->pid);
-		kill(d->pid, SIGKILL);
-		vdom_wait_exit(d, 2000);
-		d->shutdown_seen = false;
+	/* Only a destroy can be in flight here (a start ends before QMP is watched);
+	 * detach it first: a restart below starts a new action. */
+	if (op) {
+		if (op->timer_id)
+			g_source_remove(op->timer_id);
+		g_free(op);
+		d->op = NULL;
 	}
 	if (d->destroying) {
 		vdom_stopped(d, VDOM_SHUTOFF, "destroyed");
@@ -595,6 +706,58 @@ static void vdom_on_closed(void *opaque)
 		else
 			vdom_stopped(d, VDOM_CRASHED, "unknown");
 	}
+	if (done)
+		done(done_opaque, 0);
+}
+
+/* Every VDOM_POLL_MS until the VMM is gone: after the grace time SIGKILL, and
+ * if even that does not end it in the grace time, give up on a destroy. */
+static gboolean vdom_exit_poll(gpointer data)
+{
+	struct vdom *d = data;
+
+	if (vdom_pid_alive(d)) {
+		if (g_get_monotonic_time() < d->exit_deadline)
+			return G_SOURCE_CONTINUE;
+		if (!d->exit_killed) {
+			/* A VMM that hung up QMP but keeps running cannot be controlled: stop it. */
+			if (!d->destroying) {
+				log_error("domain %s: VMM %d closed QMP but did not exit; killing it",
+					  vdom_def(d)->name, (int)d->pid);
+				d->shutdown_seen = false;
+			}
+			kill(d->pid, SIGKILL);
+			d->exit_killed = true;
+			d->exit_deadline = g_get_monotonic_time() + VDOM_EXIT_GRACE_US;
+			return G_SOURCE_CONTINUE;
+		}
+		if (d->destroying) {
+			d->exit_watch_id = 0;
+			d->destroying = false;
+			err_set(ERR_BUSY, "domain '%s': VMM %d does not die", vdom_def(d)->name, (int)d->pid);
+			vdom_op_finish(d, -1);
+			return G_SOURCE_REMOVE;
+		}
+		log_error("domain %s: VMM %d survives SIGKILL; counting it as gone", vdom_def(d)->name, (int)d->pid);
+	}
+	d->exit_watch_id = 0;
+	vdom_exited(d);
+	return G_SOURCE_REMOVE;
+}
+
+static void vdom_watch_exit(struct vdom *d)
+{
+	if (d->exit_watch_id)
+		return;
+	d->exit_killed = false;
+	d->exit_deadline = g_get_monotonic_time() + VDOM_EXIT_GRACE_US;
+	d->exit_watch_id = g_timeout_add(VDOM_POLL_MS, vdom_exit_poll, d);
+}
+
+/* The VMM's QMP socket closed: it exits (or was killed). */
+static void vdom_on_closed(void *opaque)
+{
+	vdom_watch_exit(opaque);
 }
 
 static void vdom_on_event(void *opaque, const char *event, json_object *data)
@@ -631,6 +794,8 @@ static void vdom_on_event(void *opaque, const char *event, json_object *data)
 
 static int vdom_need_active(struct vdom *d)
 {
+	if (vdom_check_idle(d) < 0)
+		return -1;
 	if (d->state != VDOM_RUNNING && d->state != VDOM_PAUSED)
 		return err_set(ERR_BUSY, "domain '%s' is not running", vdom_def(d)->name);
 	if (!d->qmp)
@@ -638,75 +803,112 @@ static int vdom_need_active(struct vdom *d)
 	return 0;
 }
 
-static int vdom_qmp_simple(struct vdom *d, const char *cmd)
+/* One QMP command for an action; `after` applies its effect once the VMM has
+ * said yes. The domain is only touched on success: the VMM's answer came on
+ * its live QMP connection, so the domain is still there. */
+struct vdom_call {
+	struct vdom *d;
+	char name[DOM_NAME_MAX + 1];
+	void (*after)(struct vdom *d);
+	vdom_done_fn done;
+	void *opaque;
+};
+
+static void vdom_call_answered(void *opaque, json_object *ret)
 {
-	json_object *r;
+	struct vdom_call *c = opaque;
+	int rc = 0;
+
+	if (ret) {
+		if (c->after)
+			c->after(c->d);
+	} else {
+		rc = err_prefix("domain '%s'", c->name);
+	}
+	if (c->done)
+		c->done(c->opaque, rc);
+	else if (rc < 0)
+		log_error("%s", err_message());
+	g_free(c);
+}
+
+static int vdom_qmp_simple(struct vdom *d, const char *cmd, void (*after)(struct vdom *d),
+			   vdom_done_fn done, void *opaque)
+{
+	struct vdom_call *c;
 
 	if (vdom_need_active(d) < 0)
 		return -1;
-	r = qmpc_command(d->qmp, cmd, NULL);
-	if (!r)
+	c = g_new0(struct vdom_call, 1);
+	c->d = d;
+	g_strlcpy(c->name, vdom_def(d)->name, sizeof(c->name));
+	c->after = after;
+	c->done = done;
+	c->opaque = opaque;
+	if (qmpc_call(d->qmp, cmd, NULL, vdom_call_answered, c) < 0) {
+		g_free(c);
 		return err_prefix("domain '%s'", vdom_def(d)->name);
-	json_object_put(r);
+	}
 	return 0;
 }
 
-int vdom_shutdown(struct vdom *d)
+int vdom_shutdown(struct vdom *d, vdom_done_fn done, void *opaque)
 {
-	return vdom_qmp_simple(d, "system_powerdown");
+	return vdom_qmp_simple(d, "system_powerdown", NULL, done, opaque);
 }
 
-int vdom_reboot(struct vdom *d)
+int vdom_reboot(struct vdom *d, vdom_done_fn done, void *opaque)
 {
-	return vdom_qmp_simple(d, "system_reset");
+	return vdom_qmp_simple(d, "system_reset", NULL, done, opaque);
 }
 
-int vdom_suspend(struct vdom *d)
+static void vdom_after_stop(struct vdom *d)
 {
-	if (d->state == VDOM_PAUSED)
-		return err_set(ERR_BUSY, "domain '%s' is already paused", vdom_def(d)->name);
-	if (vdom_qmp_simple(d, "stop") < 0)
-		return -1;
 	if (d->state == VDOM_RUNNING) {
 		d->expect_stop++;
 		d->state = VDOM_PAUSED;
 		d->reason = "user";
 		vdom_emit(d, "suspended", "paused");
 	}
-	return 0;
 }
 
-int vdom_resume(struct vdom *d)
+static void vdom_after_cont(struct vdom *d)
 {
-	if (d->state == VDOM_RUNNING)
-		return err_set(ERR_BUSY, "domain '%s' is not paused", vdom_def(d)->name);
-	if (vdom_qmp_simple(d, "cont") < 0)
-		return -1;
 	if (d->state == VDOM_PAUSED) {
 		d->expect_resume++;
 		d->state = VDOM_RUNNING;
 		d->reason = "unpaused";
 		vdom_emit(d, "resumed", "unpaused");
 	}
-	return 0;
 }
 
-int vdom_destroy(struct vdom *d)
+int vdom_suspend(struct vdom *d, vdom_done_fn done, void *opaque)
 {
+	if (d->state == VDOM_PAUSED)
+		return err_set(ERR_BUSY, "domain '%s' is already paused", vdom_def(d)->name);
+	return vdom_qmp_simple(d, "stop", vdom_after_stop, done, opaque);
+}
+
+int vdom_resume(struct vdom *d, vdom_done_fn done, void *opaque)
+{
+	if (d->state == VDOM_RUNNING)
+		return err_set(ERR_BUSY, "domain '%s' is not paused", vdom_def(d)->name);
+	return vdom_qmp_simple(d, "cont", vdom_after_cont, done, opaque);
+}
+
+/* quit over QMP, SIGKILL if the VMM is still there after the grace time; done
+ * runs when the VMM is gone (vdom_exited) or refuses to die (vdom_exit_poll). */
+int vdom_destroy(struct vdom *d, vdom_done_fn done, void *opaque)
+{
+	if (vdom_check_idle(d) < 0)
+		return -1;
 	if (d->state != VDOM_RUNNING && d->state != VDOM_PAUSED)
 		return err_set(ERR_BUSY, "domain '%s' is not running", vdom_def(d)->name);
 	d->destroying = true;
-	if (d->qmp) {
-		json_object *r = qmpc_command(d->qmp, "quit", NULL);
-		json_object_put(r);
+	vdom_op_new(d, "being destroyed", done, opaque);
+	if (d->qmp && qmpc_call(d->qmp, "quit", NULL, NULL, NULL) < 0)
 		err_clear();
-	}
-	if (!vdom_wait_exit(d, 3000)) {
-		kill(d->pid, SIGKILL);
-		if (!vdom_wait_exit(d, 3000))
-			return err_set(ERR_BUSY, "domain '%s': VMM %d does not die", vdom_def(d)->name, (int)d->pid);
-	}
-	vdom_stopped(d, VDOM_SHUTOFF, "destroyed");
+	vdom_watch_exit(d);
 	return 0;
 }
 
@@ -849,22 +1051,35 @@ static long long proc_status_kib(pid_t pid, const char *key)
 	return v;
 }
 
+/* domstats being gathered: the parts from the VMM come in through QMP. */
+struct vdom_stats_req {
+	json_object *stats, *vcpu, *block;
+	int pending;
+	vdom_stats_fn cb;
+	void *opaque;
+};
+
+static void vdom_stats_part_done(struct vdom_stats_req *r)
+{
+	if (--r->pending > 0)
+		return;
+	r->cb(r->opaque, r->stats);
+	g_free(r);
+}
+
 /* Per-disk counters from the VMM's query-blockstats, named as libvirt's
  * domstats block.N.* fields (the device is the disk's target, e.g. vda). */
-static json_object *vdom_block_stats(struct vdom *d)
+static void vdom_block_stats_answered(void *opaque, json_object *ret)
 {
 	static const struct { const char *ours, *qmp; } fields[] = {
 		{ "rd_reqs", "rd_operations" }, { "rd_bytes", "rd_bytes" }, { "rd_times_ns", "rd_total_time_ns" },
 		{ "wr_reqs", "wr_operations" }, { "wr_bytes", "wr_bytes" }, { "wr_times_ns", "wr_total_time_ns" },
 		{ "fl_reqs", "flush_operations" }, { "fl_times_ns", "flush_total_time_ns" },
 	};
-	json_object *list = json_object_new_array(), *r;
+	struct vdom_stats_req *r = opaque;
 
-	if (!d->qmp)
-		return list;
-	r = qmpc_command(d->qmp, "query-blockstats", NULL);
-	for (size_t i = 0; r && json_object_is_type(r, json_type_array) && i < json_object_array_length(r); i++) {
-		json_object *e = json_object_array_get_idx(r, i), *dev, *st, *v, *out;
+	for (size_t i = 0; ret && json_object_is_type(ret, json_type_array) && i < json_object_array_length(ret); i++) {
+		json_object *e = json_object_array_get_idx(ret, i), *dev, *st, *v, *out;
 
 		if (!json_object_object_get_ex(e, "device", &dev) || !json_object_object_get_ex(e, "stats", &st))
 			continue;
@@ -873,11 +1088,18 @@ static json_object *vdom_block_stats(struct vdom *d)
 		for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]); f++)
 			if (json_object_object_get_ex(st, fields[f].qmp, &v))
 				json_object_object_add(out, fields[f].ours, json_object_new_int64(json_object_get_int64(v)));
-		json_object_array_add(list, out);
+		json_object_array_add(r->block, out);
 	}
-	json_object_put(r);
-	err_clear();
-	return list;
+	vdom_stats_part_done(r);
+}
+
+static void vdom_cpus_answered(void *opaque, json_object *ret)
+{
+	struct vdom_stats_req *r = opaque;
+
+	if (ret && json_object_is_type(ret, json_type_array))
+		json_object_object_add(r->vcpu, "online", json_object_new_int((int)json_object_array_length(ret)));
+	vdom_stats_part_done(r);
 }
 
 /* Per-interface counters of a running domain's taps, read from the host's
@@ -914,13 +1136,19 @@ static json_object *vdom_net_stats(struct vdom *d)
 	return list;
 }
 
-json_object *vdom_stats_json(struct vdom *d)
+void vdom_stats(struct vdom *d, vdom_stats_fn cb, void *opaque)
 {
 	const struct dom_def *def = vdom_def(d);
+	struct vdom_stats_req *r = g_new0(struct vdom_stats_req, 1);
 	json_object *o = json_object_new_object(), *cpu = json_object_new_object();
-	json_object *mem = json_object_new_object(), *vcpu = json_object_new_object();
+	json_object *mem = json_object_new_object();
 	uint64_t cpu_ns = 0;
 
+	r->stats = o;
+	r->vcpu = json_object_new_object();
+	r->block = json_object_new_array();
+	r->cb = cb;
+	r->opaque = opaque;
 	json_object_object_add(o, "name", json_object_new_string(def->name));
 	json_object_object_add(o, "state", json_object_new_string(vdom_state_name(d->state)));
 	json_object_object_add(o, "state_code", json_object_new_int(d->state));
@@ -932,19 +1160,23 @@ json_object *vdom_stats_json(struct vdom *d)
 	json_object_object_add(mem, "current_kib", json_object_new_uint64(def->current_memory_kib));
 	json_object_object_add(mem, "rss_kib", json_object_new_int64(d->live ? proc_status_kib(d->pid, "VmRSS") : 0));
 	json_object_object_add(o, "memory", mem);
-	json_object_object_add(vcpu, "current", json_object_new_int((int)def->vcpus_current));
-	json_object_object_add(vcpu, "maximum", json_object_new_int((int)def->vcpus_max));
-	if (d->qmp) {
-		json_object *r = qmpc_command(d->qmp, "query-cpus-fast", NULL);
-		if (r && json_object_is_type(r, json_type_array))
-			json_object_object_add(vcpu, "online", json_object_new_int((int)json_object_array_length(r)));
-		json_object_put(r);
+	json_object_object_add(r->vcpu, "current", json_object_new_int((int)def->vcpus_current));
+	json_object_object_add(r->vcpu, "maximum", json_object_new_int((int)def->vcpus_max));
+	json_object_object_add(o, "vcpu", r->vcpu);
+	json_object_object_add(o, "block", r->block);
+	json_object_object_add(o, "net", vdom_net_stats(d));
+	/* One share for this function, so cb cannot run before both calls are out. */
+	r->pending = 1;
+	if (d->qmp && !d->op) {
+		r->pending++;
+		if (qmpc_call(d->qmp, "query-cpus-fast", NULL, vdom_cpus_answered, r) < 0)
+			r->pending--;
+		r->pending++;
+		if (qmpc_call(d->qmp, "query-blockstats", NULL, vdom_block_stats_answered, r) < 0)
+			r->pending--;
 		err_clear();
 	}
-	json_object_object_add(o, "vcpu", vcpu);
-	json_object_object_add(o, "block", vdom_block_stats(d));
-	json_object_object_add(o, "net", vdom_net_stats(d));
-	return o;
+	vdom_stats_part_done(r);
 }
 
 /* ---- start-up: configs, re-adoption, autostart ---- */
@@ -986,6 +1218,43 @@ static const char *json_str(json_object *o, const char *key)
 	json_object *v;
 
 	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : NULL;
+}
+
+static void vd_adopt_status_answered(void *opaque, json_object *ret)
+{
+	struct vdom *d = opaque;
+	const char *s = ret ? json_str(ret, "status") : NULL;
+
+	if (s && (!strcmp(s, "paused") || !strcmp(s, "prelaunch"))) {
+		d->state = VDOM_PAUSED;
+		d->reason = "user";
+	}
+	if (ret)
+		log_info("domain %s: re-adopted VMM %d (%s)", vdom_def(d)->name, (int)d->pid,
+			 vdom_state_name(d->state));
+}
+
+static void vd_adopt_qmp_ready(void *opaque, struct qmpc *q, bool ok)
+{
+	struct vdom *d = opaque;
+
+	if (!ok) {
+		log_error("domain %s: VMM %d runs but its QMP does not answer: %s", vdom_def(d)->name,
+			  (int)d->pid, err_message());
+		err_clear();
+		qmpc_free(q);
+		d->qmp = NULL;
+		d->reason = "unknown";
+		/* Gone meanwhile: find out how, as when QMP closes. */
+		if (!vdom_pid_alive(d))
+			vdom_watch_exit(d);
+		return;
+	}
+	qmpc_set_handlers(q, vdom_on_event, vdom_on_closed, d);
+	cons_attach(d);
+	/* Answered on this connection, so d is alive when the callback runs with a value. */
+	if (qmpc_call(q, "query-status", NULL, vd_adopt_status_answered, d) < 0)
+		err_clear();
 }
 
 static void vd_adopt(struct vd *vd, const char *status_path)
@@ -1037,26 +1306,14 @@ static void vd_adopt(struct vd *vd, const char *status_path)
 			vdom_stopped(d, crashed ? VDOM_CRASHED : VDOM_SHUTOFF, crashed ? "unknown" : "shutdown");
 		goto out;
 	}
-	d->qmp = qmpc_connect(d->qmp_path, 3000);
+	/* Running until its QMP says paused; actions asked meanwhile wait in qmpc. */
+	d->state = VDOM_RUNNING;
+	d->reason = "booted";
+	d->qmp = qmpc_open(d->qmp_path, 3000, vd_adopt_qmp_ready, d);
 	if (!d->qmp) {
 		log_error("domain %s: VMM %d runs but its QMP is unreachable: %s", name, (int)pid, err_message());
-		d->state = VDOM_RUNNING;
 		d->reason = "unknown";
-		goto out;
 	}
-	json_object *st = qmpc_command(d->qmp, "query-status", NULL);
-	const char *s = st ? json_str(st, "status") : NULL;
-	if (s && (!strcmp(s, "paused") || !strcmp(s, "prelaunch"))) {
-		d->state = VDOM_PAUSED;
-		d->reason = "user";
-	} else {
-		d->state = VDOM_RUNNING;
-		d->reason = "booted";
-	}
-	json_object_put(st);
-	qmpc_set_handlers(d->qmp, vdom_on_event, vdom_on_closed, d);
-	cons_attach(d);
-	log_info("domain %s: re-adopted VMM %d (%s)", name, (int)pid, vdom_state_name(d->state));
 out:
 	dom_def_free(live);
 	json_object_put(o);
@@ -1094,7 +1351,7 @@ int vd_load(struct vd *vd)
 	}
 	for (guint i = 0; i < autos->len; i++) {
 		struct vdom *d = g_hash_table_lookup(vd->domains, autos->pdata[i]);
-		if (d && vdom_start(d) < 0)
+		if (d && vdom_start(d, NULL, NULL) < 0)
 			log_error("autostart of %s failed: %s", (char *)autos->pdata[i], err_message());
 	}
 	g_ptr_array_free(autos, TRUE);

@@ -1,5 +1,6 @@
 /* Unit tests of vireod's modules without a daemon: the atomic store, JSON from
- * unterminated buffers, and the QMP client against a scripted QMP server thread. */
+ * unterminated buffers, and the asynchronous QMP client against a scripted QMP
+ * server thread, driven by iterating the main loop. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -115,9 +117,11 @@ struct script {
 	bool event_first;    /* send an event before the answer */
 };
 
+/* No cmocka assertion off the main thread; a client that hung up is the client's test. */
 static void srv_line(int fd, const char *s)
 {
-	assert_true(write(fd, s, strlen(s)) == (ssize_t)strlen(s));
+	if (write(fd, s, strlen(s)) != (ssize_t)strlen(s))
+		return;
 }
 
 static void *qmp_server(void *arg)
@@ -167,6 +171,10 @@ struct seen {
 	int events;
 	char last[32];
 	bool closed;
+	int ready;            /* 0 waiting, 1 ok, -1 failed */
+	int answers;
+	json_object *ret;     /* the last answer's value (a reference) */
+	char error[256];      /* the last failed answer's message */
 };
 
 static void on_event(void *opaque, const char *event, json_object *data)
@@ -183,36 +191,68 @@ static void on_closed(void *opaque)
 	((struct seen *)opaque)->closed = true;
 }
 
-static void test_qmpc_command_returns_value_and_events_come_from_the_loop(void **state)
+static void on_ready(void *opaque, struct qmpc *q, bool ok)
+{
+	struct seen *s = opaque;
+
+	(void)q;
+	s->ready = ok ? 1 : -1;
+	if (!ok)
+		snprintf(s->error, sizeof(s->error), "%s", err_message());
+}
+
+static void on_answer(void *opaque, json_object *ret)
+{
+	struct seen *s = opaque;
+
+	s->answers++;
+	json_object_put(s->ret);
+	s->ret = ret ? json_object_get(ret) : NULL;
+	if (!ret)
+		snprintf(s->error, sizeof(s->error), "%s", err_message());
+}
+
+/* Run the main loop (bounded) until *flag is non-zero. */
+static void loop_until(const volatile int *flag)
+{
+	for (int i = 0; i < 5000 && !*flag; i++)
+		g_main_context_iteration(NULL, FALSE), g_usleep(1000);
+}
+
+static void test_qmpc_answers_and_events_come_from_the_loop(void **state)
 {
 	struct script sc = { .event_first = true };
 	struct seen seen = { 0 };
 	pthread_t t;
 	struct qmpc *q;
-	json_object *r, *st;
+	json_object *st;
 
 	(void)state;
 	start_server(&sc, &t);
-	q = qmpc_connect(sc.path, 2000);
+	q = qmpc_open(sc.path, 2000, on_ready, &seen);
 	assert_non_null(q);
+	assert_int_equal(seen.ready, 0);   /* the greeting comes later, on the loop */
+	/* Asked before the connection is ready: sent after qmp_capabilities. */
+	assert_int_equal(qmpc_call(q, "query-status", NULL, on_answer, &seen), 0);
+	assert_int_equal(seen.answers, 0);
+	loop_until(&seen.ready);
+	assert_int_equal(seen.ready, 1);
 	qmpc_set_handlers(q, on_event, on_closed, &seen);
-	r = qmpc_command(q, "query-status", NULL);
-	assert_non_null(r);
-	assert_true(json_object_object_get_ex(r, "status", &st));
+	loop_until(&seen.answers);
+	assert_int_equal(seen.answers, 1);
+	assert_non_null(seen.ret);
+	assert_true(json_object_object_get_ex(seen.ret, "status", &st));
 	assert_string_equal(json_object_get_string(st), "running");
-	json_object_put(r);
-	/* The event that came before the answer is not delivered inside the call... */
-	assert_int_equal(seen.events, 0);
-	/* ...but from the main loop. */
-	for (int i = 0; i < 100 && !seen.events; i++)
-		g_main_context_iteration(NULL, FALSE);
+	loop_until(&seen.events);
 	assert_int_equal(seen.events, 1);
 	assert_string_equal(seen.last, "STOP");
-	/* The server hangs up on the next command: an error, then the close callback. */
-	assert_null(qmpc_command(q, "stop", NULL));
-	assert_non_null(strstr(err_message(), "closed"));
-	for (int i = 0; i < 1000 && !seen.closed; i++)
-		g_main_context_iteration(NULL, FALSE);
+	/* The server hangs up on the next command: an error answer, then the close callback. */
+	assert_int_equal(qmpc_call(q, "stop", NULL, on_answer, &seen), 0);
+	for (int i = 0; i < 5000 && !seen.closed; i++)
+		g_main_context_iteration(NULL, FALSE), g_usleep(1000);
+	assert_int_equal(seen.answers, 2);
+	assert_null(seen.ret);
+	assert_non_null(strstr(seen.error, "closed"));
 	assert_true(seen.closed);
 	qmpc_free(q);
 	pthread_join(t, NULL);
@@ -222,29 +262,85 @@ static void test_qmpc_command_returns_value_and_events_come_from_the_loop(void *
 static void test_qmpc_error_reply_names_class_and_description(void **state)
 {
 	struct script sc = { .send_error = true };
+	struct seen seen = { 0 };
 	pthread_t t;
 	struct qmpc *q;
 
 	(void)state;
 	start_server(&sc, &t);
-	q = qmpc_connect(sc.path, 2000);
+	q = qmpc_open(sc.path, 2000, on_ready, &seen);
 	assert_non_null(q);
-	assert_null(qmpc_command(q, "system_reset", NULL));
-	assert_non_null(strstr(err_message(), "system_reset"));
-	assert_non_null(strstr(err_message(), "no way"));
+	loop_until(&seen.ready);
+	assert_int_equal(seen.ready, 1);
+	assert_int_equal(qmpc_call(q, "system_reset", NULL, on_answer, &seen), 0);
+	loop_until(&seen.answers);
+	assert_null(seen.ret);
+	assert_non_null(strstr(seen.error, "system_reset"));
+	assert_non_null(strstr(seen.error, "no way"));
 	qmpc_free(q);
 	pthread_join(t, NULL);
 	close(sc.listen_fd);
 }
 
+static void test_qmpc_free_answers_waiting_calls(void **state)
+{
+	struct script sc = { 0 };
+	struct seen seen = { 0 };
+	pthread_t t;
+	struct qmpc *q;
+
+	(void)state;
+	start_server(&sc, &t);
+	q = qmpc_open(sc.path, 2000, on_ready, &seen);
+	assert_non_null(q);
+	assert_int_equal(qmpc_call(q, "query-status", NULL, on_answer, &seen), 0);
+	qmpc_free(q);
+	/* Answered at once, with the reason, and never again. */
+	assert_int_equal(seen.answers, 1);
+	assert_null(seen.ret);
+	assert_non_null(strstr(seen.error, "closed by vireod"));
+	for (int i = 0; i < 50; i++)
+		g_main_context_iteration(NULL, FALSE);
+	assert_int_equal(seen.answers, 1);
+	assert_int_equal(seen.ready, 0);
+	pthread_join(t, NULL);
+	close(sc.listen_fd);
+}
+
+static void test_qmpc_silent_server_times_out(void **state)
+{
+	struct seen seen = { 0 };
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int fd;
+	struct qmpc *q;
+
+	(void)state;
+	/* Listening but never greeting (a hung VMM): ready fails in time, never blocks. */
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s/mute.sock", tmpdir);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(fd, 1), 0);
+	gint64 t0 = g_get_monotonic_time();
+	q = qmpc_open(a.sun_path, 200, on_ready, &seen);
+	assert_non_null(q);
+	assert_true(g_get_monotonic_time() - t0 < 100000);
+	loop_until(&seen.ready);
+	assert_int_equal(seen.ready, -1);
+	assert_non_null(strstr(seen.error, "no greeting in time"));
+	qmpc_free(q);
+	close(fd);
+}
+
 static void test_qmpc_connect_to_missing_socket_fails_with_path(void **state)
 {
 	char path[128];
+	struct seen seen = { 0 };
 
 	(void)state;
 	snprintf(path, sizeof(path), "%s/none.sock", tmpdir);
-	assert_null(qmpc_connect(path, 100));
+	assert_null(qmpc_open(path, 100, on_ready, &seen));
 	assert_non_null(strstr(err_message(), "none.sock"));
+	assert_int_equal(seen.ready, 0);
 }
 
 static void test_host_start_time_tells_live_from_gone(void **state)
@@ -263,11 +359,15 @@ int main(void)
 		cmocka_unit_test(test_store_quarantine_keeps_the_file_aside),
 		cmocka_unit_test(test_store_mkdir_p_sets_mode_on_existing_dir),
 		cmocka_unit_test(test_parse_json_reads_unterminated_buffer_and_refuses_trailing_junk),
-		cmocka_unit_test(test_qmpc_command_returns_value_and_events_come_from_the_loop),
+		cmocka_unit_test(test_qmpc_answers_and_events_come_from_the_loop),
 		cmocka_unit_test(test_qmpc_error_reply_names_class_and_description),
+		cmocka_unit_test(test_qmpc_free_answers_waiting_calls),
+		cmocka_unit_test(test_qmpc_silent_server_times_out),
 		cmocka_unit_test(test_qmpc_connect_to_missing_socket_fails_with_path),
 		cmocka_unit_test(test_host_start_time_tells_live_from_gone),
 	};
 
+	/* The scripted server may write to a client that has already hung up. */
+	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }
