@@ -48,6 +48,15 @@ void apipool_vol_resize(struct api_req *r);
 void apipool_vol_clone(struct api_req *r);
 void apipool_vol_download(struct api_req *r);
 void apipool_vol_upload(struct api_req *r);
+/* api-network.c: virtual network routes. */
+void apinet_list(struct api_req *r);
+void apinet_define(struct api_req *r);
+void apinet_get(struct api_req *r);
+void apinet_undefine(struct api_req *r);
+void apinet_xml(struct api_req *r);
+void apinet_autostart(struct api_req *r);
+void apinet_action(struct api_req *r);
+void apinet_leases(struct api_req *r);
 /* Called when a request's headers are in: a volume upload on the read-write
  * socket takes its body as a stream into the volume file (no 1 MiB limit, no
  * buffering). True when it took the message. */

@@ -402,6 +402,14 @@ static const struct api_route {
 	{ "POST", 6, { "v1", "pools", "*", "volumes", "*", "clone" }, apipool_vol_clone },
 	{ "GET", 6, { "v1", "pools", "*", "volumes", "*", "data" }, apipool_vol_download },
 	{ "PUT", 6, { "v1", "pools", "*", "volumes", "*", "data" }, apipool_vol_upload },
+	{ "GET", 2, { "v1", "networks" }, apinet_list },
+	{ "POST", 2, { "v1", "networks" }, apinet_define },
+	{ "GET", 3, { "v1", "networks", "*" }, apinet_get },
+	{ "DELETE", 3, { "v1", "networks", "*" }, apinet_undefine },
+	{ "GET", 4, { "v1", "networks", "*", "xml" }, apinet_xml },
+	{ "PUT", 4, { "v1", "networks", "*", "autostart" }, apinet_autostart },
+	{ "POST", 5, { "v1", "networks", "*", "actions", "*" }, apinet_action },
+	{ "GET", 4, { "v1", "networks", "*", "leases" }, apinet_leases },
 };
 
 static void api_dispatch(struct api_req *r)

@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "daemon/daemon.h"
 #include "daemon/pool.h"
+#include "daemon/network.h"
 
 static void usage(FILE *out)
 {
@@ -102,6 +103,8 @@ int main(int argc, char **argv)
 	/* pools first: autostarted domains may use their volumes */
 	if (vpool_load(&vd) < 0)
 		log_error("storage pools: %s", err_message());
+	/* networks before domains too: autostarted domains plug into their bridges */
+	vnet_load(&vd);
 	vd_load(&vd);
 	if (api_start(&vd) < 0) {
 		log_error("%s", err_message());
@@ -116,6 +119,7 @@ int main(int argc, char **argv)
 	unlink(vd.paths.sock_ro);
 	vd_free(&vd);
 	vpool_free_all();
+	vnet_free_all();
 	g_main_loop_unref(vd.loop);
 	return 0;
 }
