@@ -1,7 +1,9 @@
 /* A stand-in for vireo-vmm in the daemon's tests (this host cannot run a Linux
  * guest): it takes vireo-vmm's options, serves QMP on the given socket with the
  * same commands and events, echoes its serial console, and lets a test act as the
- * guest: SIGUSR1 powers off, SIGUSR2 reboots, x-crash dies leaving its pidfile. */
+ * guest: SIGUSR1 powers off, SIGUSR2 reboots, x-crash dies leaving its pidfile.
+ * "fake.qmp_delay_ms=N" in the kernel command line makes it open QMP N ms late
+ * (a slow VMM start, per domain). */
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
@@ -202,7 +204,7 @@ int main(int argc, char **argv)
 		{ "markers", required_argument, NULL, 'M' }, { "disk", required_argument, NULL, 'd' },
 		{ "rng", no_argument, NULL, 'g' }, { "net", required_argument, NULL, 'N' }, { 0 },
 	};
-	const char *kernel = NULL;
+	const char *kernel = NULL, *cmdline = NULL;
 	struct sigaction sa = { .sa_handler = on_signal };
 	int c;
 
@@ -228,7 +230,8 @@ int main(int argc, char **argv)
 				return 1;
 			}
 			break;
-		case 'i': case 'a': case 'm': case 'M': case 'g': case 'N': break;
+		case 'a': cmdline = optarg; break;
+		case 'i': case 'm': case 'M': case 'g': case 'N': break;
 		default: return 2;
 		}
 	}
@@ -254,6 +257,13 @@ int main(int argc, char **argv)
 	}
 	if (serial_path)
 		ser_listen_fd = listen_unix(serial_path);
+	const char *delay = cmdline ? strstr(cmdline, "fake.qmp_delay_ms=") : NULL;
+	if (delay) {
+		long ms = atol(delay + strlen("fake.qmp_delay_ms="));
+		struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR && !sig_term)
+			;
+	}
 	if (qmp_path)
 		qmp_listen_fd = listen_unix(qmp_path);
 	fprintf(stderr, "fake-vmm: %s running (%d vCPUs)\n", name, cpus);
