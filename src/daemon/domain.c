@@ -18,6 +18,7 @@
 #include "common/util.h"
 #include "daemon/daemon.h"
 #include "daemon/pool.h"
+#include "daemon/network.h"
 
 #define VDOM_RESTARTS_PER_MINUTE 5
 #define VDOM_START_TIMEOUT_US (10 * G_USEC_PER_SEC)   /* for the VMM's QMP socket */
@@ -294,9 +295,24 @@ static bool iotune_set(const struct dom_iotune *t)
 	       t->write_iops_sec_max || t->size_iops_sec || t->group_name;
 }
 
+/* Taps made for the VMM being started (interfaces of type network and bridge):
+ * the i-th becomes fd 3 + i in the VMM; vireod closes its copies after the
+ * spawn, so a tap goes away with the VMM that holds it. */
+#define VDOM_MAX_PASS_FDS 64
+static int vdom_pass_fds[VDOM_MAX_PASS_FDS];
+static size_t vdom_npass_fds;
+
+static void vdom_close_pass_fds(void)
+{
+	for (size_t i = 0; i < vdom_npass_fds; i++)
+		close(vdom_pass_fds[i]);
+	vdom_npass_fds = 0;
+}
+
 /* The VMM options for the domain's devices, or -1 naming the first device
- * vireo-vmm cannot honour: a guest is never started without a device it asked for. */
-static int vdom_device_args(const struct dom_def *def, GPtrArray *args)
+ * vireo-vmm cannot honour: a guest is never started without a device it asked for.
+ * Interfaces of type network/bridge get their tap here (its name into the def). */
+static int vdom_device_args(struct dom_def *def, GPtrArray *args)
 {
 	static const char *const cache_names[] = {
 		[DOM_CACHE_NONE] = "none", [DOM_CACHE_WRITETHROUGH] = "writethrough",
@@ -351,15 +367,28 @@ static int vdom_device_args(const struct dom_def *def, GPtrArray *args)
 		g_ptr_array_add(args, g_string_free(spec, FALSE));
 	}
 	for (size_t i = 0; i < def->nnets; i++) {
-		const struct dom_net *n = &def->nets[i];
+		struct dom_net *n = &def->nets[i];
 		char mac[18];
-		if (n->type != DOM_NET_ETHERNET || !n->target_dev)
-			return err_set(ERR_UNSUPPORTED, "domain '%s': <interface type='%s'> cannot be honoured "
-				"yet: only type='ethernet' with <target dev='TAP'/> (an existing tap)", def->name,
-				n->type == DOM_NET_NETWORK ? "network" : n->type == DOM_NET_BRIDGE ? "bridge" : "ethernet");
 		if (!n->model_virtio)
-			return err_set(ERR_UNSUPPORTED, "domain '%s': interface '%s': vireo-vmm has only "
-				"<model type='virtio'/>", def->name, n->target_dev);
+			return err_set(ERR_UNSUPPORTED, "domain '%s': interface %s: vireo-vmm has only "
+				"<model type='virtio'/>", def->name, n->target_dev ? n->target_dev : n->source);
+		if (n->type != DOM_NET_ETHERNET) {
+			int fd;
+			if (vdom_npass_fds == VDOM_MAX_PASS_FDS)
+				return err_set(ERR_UNSUPPORTED, "domain '%s': more than %d network interfaces",
+					def->name, VDOM_MAX_PASS_FDS);
+			fd = vnet_iface_connect(def, n);
+			if (fd < 0)
+				return -1;
+			vdom_pass_fds[vdom_npass_fds] = fd;
+			dom_mac_format(n->mac, mac);
+			g_ptr_array_add(args, g_strdup("--net"));
+			g_ptr_array_add(args, g_strdup_printf("fd=%zu,mac=%s", 3 + vdom_npass_fds++, mac));
+			continue;
+		}
+		if (!n->target_dev)
+			return err_set(ERR_UNSUPPORTED, "domain '%s': <interface type='ethernet'> needs "
+				"<target dev='TAP'/> (an existing tap)", def->name);
 		if (vdom_plain_value(def, "tap name", n->target_dev) < 0)
 			return -1;
 		dom_mac_format(n->mac, mac);
@@ -425,7 +454,13 @@ static pid_t vdom_spawn(struct vdom *d, char **argv)
 		dup2(nullfd, 0);
 		dup2(logfd, 1);
 		dup2(logfd, 2);
-		syscall(SYS_close_range, 3, ~0U, 0);
+		/* taps to fds 3, 4, ...: first above that range, so no dup2 hits a source */
+		int high[VDOM_MAX_PASS_FDS];
+		for (size_t i = 0; i < vdom_npass_fds; i++)
+			high[i] = fcntl(vdom_pass_fds[i], F_DUPFD, 3 + (int)vdom_npass_fds);
+		for (size_t i = 0; i < vdom_npass_fds; i++)
+			dup2(high[i], 3 + (int)i);
+		syscall(SYS_close_range, 3 + (unsigned int)vdom_npass_fds, ~0U, 0);
 		execv(argv[0], argv);
 		_exit(127);
 	}
@@ -572,6 +607,7 @@ static int vdom_launch(struct vdom *d, const struct dom_def *from, bool restart,
 		g_ptr_array_add(argv, g_strdup(live->os.cmdline));
 	}
 	if (vdom_device_args(live, argv) < 0) {
+		vdom_close_pass_fds();
 		g_ptr_array_free(argv, TRUE);
 		dom_def_free(live);
 		return -1;
@@ -594,6 +630,7 @@ static int vdom_launch(struct vdom *d, const struct dom_def *from, bool restart,
 	g_ptr_array_add(argv, NULL);
 
 	pid = vdom_spawn(d, (char **)argv->pdata);
+	vdom_close_pass_fds();
 	g_ptr_array_free(argv, TRUE);
 	if (pid < 0) {
 		dom_def_free(live);
