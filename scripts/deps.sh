@@ -9,6 +9,8 @@ packages=(
 	libcmocka-dev libjson-c-dev libxml2-dev libglib2.0-dev libsoup-3.0-dev
 	liburing-dev libseccomp-dev libnl-3-dev libnl-route-3-dev zlib1g-dev libzstd-dev
 	libclang-rt-14-dev binutils
+	# vireo-vmm: decompressing a bzImage's kernel for the PVH entry, hashing it for the cache
+	liblz4-dev liblzma-dev libxxhash-dev
 	# peers and tools used by tests and benchmarks
 	qemu-system-x86 qemu-utils libvirt-clients
 	libvirt-daemon libvirt-daemon-driver-qemu curl python3-yaml
