@@ -172,6 +172,91 @@ typedef int (*vireo_event_callback)(vireo_conn *conn, const char *domain, const 
 				    const char *detail, void *opaque);
 int vireo_conn_event_loop(vireo_conn *conn, vireo_event_callback cb, void *opaque, unsigned int flags);
 
+/* ---- storage pools and volumes (directory pools of raw/qcow2 files) ---- */
+
+typedef struct vireo_pool vireo_pool;
+typedef struct vireo_vol vireo_vol;
+
+/* libvirt's pool state numbers. */
+typedef enum {
+	VIREO_POOL_INACTIVE = 0,
+	VIREO_POOL_RUNNING = 2,
+} vireo_pool_state;
+
+typedef struct {
+	vireo_pool_state state;
+	uint64_t capacity;          /* bytes of the filesystem holding the pool */
+	uint64_t allocation;        /* bytes used on it */
+	uint64_t available;         /* bytes free for the pool's owner */
+} vireo_pool_info;
+
+/* Pools sorted by name (VIREO_LIST_ACTIVE / VIREO_LIST_INACTIVE as for domains):
+ * a NULL-terminated array in *pools (vireo_pool_free each, free() the array); the count or -1. */
+int vireo_conn_list_pools(vireo_conn *conn, vireo_pool ***pools, unsigned int flags);
+vireo_pool *vireo_pool_lookup_by_name(vireo_conn *conn, const char *name_or_uuid);
+/* Define or redefine a persistent pool from libvirt's pool XML (type='dir'). */
+vireo_pool *vireo_pool_define_xml(vireo_conn *conn, const char *xml, unsigned int flags);
+int vireo_pool_undefine(vireo_pool *pool, unsigned int flags);
+int vireo_pool_build(vireo_pool *pool, unsigned int flags);    /* mkdir the target */
+int vireo_pool_create(vireo_pool *pool, unsigned int flags);   /* start */
+int vireo_pool_refresh(vireo_pool *pool, unsigned int flags);
+int vireo_pool_destroy(vireo_pool *pool, unsigned int flags);  /* stop; files stay */
+int vireo_pool_set_autostart(vireo_pool *pool, int autostart, unsigned int flags);
+/* As of the last answer about this pool (no round trip). */
+int vireo_pool_get_autostart(const vireo_pool *pool, int *autostart);
+int vireo_pool_is_active(const vireo_pool *pool);
+/* VIREO_STATE_CACHED: the figures of the list or lookup that made the handle. */
+int vireo_pool_get_info(vireo_pool *pool, vireo_pool_info *info, unsigned int flags);
+char *vireo_pool_get_xml_desc(vireo_pool *pool, unsigned int flags);   /* VIREO_XML_INACTIVE; free() it */
+const char *vireo_pool_get_name(const vireo_pool *pool);
+const char *vireo_pool_get_uuid_string(const vireo_pool *pool);
+const char *vireo_pool_get_target_path(const vireo_pool *pool);
+void vireo_pool_free(vireo_pool *pool);
+
+typedef struct {
+	int type;                   /* 0: file (libvirt's VIR_STORAGE_VOL_FILE) */
+	uint64_t capacity;          /* virtual size in bytes */
+	uint64_t allocation;        /* bytes allocated on the host: below capacity when thin */
+	uint64_t physical;          /* host file length */
+	char format[16];            /* "raw" or "qcow2" */
+	char backing_path[4096];    /* "" without a backing store */
+	char backing_format[16];
+} vireo_vol_info;
+
+/* Volumes of an active pool, sorted by name (same array rules as pools). */
+int vireo_pool_list_volumes(vireo_pool *pool, vireo_vol ***vols, unsigned int flags);
+vireo_vol *vireo_vol_lookup_by_name(vireo_pool *pool, const char *name);
+enum {
+	VIREO_VOL_CREATE_PREALLOC_METADATA = 1u << 0,   /* qcow2 metadata preallocated */
+};
+/* Create from libvirt's volume XML (name, capacity, allocation, target format, backingStore). */
+vireo_vol *vireo_vol_create_xml(vireo_pool *pool, const char *xml, unsigned int flags);
+/* A full copy (no backing file; ranges that read as zeros stay unallocated). */
+vireo_vol *vireo_vol_clone(vireo_vol *vol, const char *new_name, unsigned int flags);
+int vireo_vol_delete(vireo_vol *vol, unsigned int flags);
+enum {
+	VIREO_VOL_RESIZE_DELTA = 1u << 0,    /* capacity is added to the current size */
+	VIREO_VOL_RESIZE_SHRINK = 1u << 1,   /* allow a smaller size (data past it is lost) */
+};
+int vireo_vol_resize(vireo_vol *vol, uint64_t capacity, unsigned int flags);
+/* VIREO_STATE_CACHED: the figures of the list or lookup that made the handle. */
+int vireo_vol_get_info(vireo_vol *vol, vireo_vol_info *info, unsigned int flags);
+char *vireo_vol_get_xml_desc(vireo_vol *vol, unsigned int flags);  /* free() it */
+const char *vireo_vol_get_name(const vireo_vol *vol);
+const char *vireo_vol_get_path(const vireo_vol *vol);
+const char *vireo_vol_get_pool_name(const vireo_vol *vol);
+void vireo_vol_free(vireo_vol *vol);
+
+/* Volume data streamed over the API, a chunk at a time: upload writes `length`
+ * bytes read from fd at the volume file's `offset`; download writes the file's
+ * bytes from `offset` (`length` 0: to the end) to fd. progress (may be NULL) is
+ * called as bytes pass; a non-zero return aborts. */
+typedef int (*vireo_progress_fn)(uint64_t done, uint64_t total, void *opaque);
+int vireo_vol_upload(vireo_vol *vol, int fd, uint64_t offset, uint64_t length,
+		     vireo_progress_fn progress, void *opaque, unsigned int flags);
+int vireo_vol_download(vireo_vol *vol, int fd, uint64_t offset, uint64_t length,
+		       vireo_progress_fn progress, void *opaque, unsigned int flags);
+
 /* State and reason words as virsh prints them. */
 const char *vireo_domain_state_name(int state);
 

@@ -142,7 +142,8 @@ vireo_domain *vsh_domain(struct vsh *vsh, struct vsh_args *a)
 	return d;
 }
 
-static const struct vsh_cmd *const cmd_groups[] = { vsh_domain_cmds, vsh_console_cmds, vsh_host_cmds };
+static const struct vsh_cmd *const cmd_groups[] = { vsh_domain_cmds, vsh_console_cmds, vsh_host_cmds,
+	vsh_pool_cmds };
 
 static const struct vsh_cmd *find_cmd(const char *name)
 {

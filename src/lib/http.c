@@ -18,7 +18,7 @@
 #define HTTP_MAX_ANSWER (64u << 20)
 #define HTTP_TIMEOUT_MS 60000
 
-static int http_wait(int fd, short events, const char *sock)
+int http_wait(int fd, short events, const char *sock)
 {
 	struct pollfd p = { .fd = fd, .events = events };
 	int r;
@@ -33,7 +33,7 @@ static int http_wait(int fd, short events, const char *sock)
 	return 0;
 }
 
-static int http_send_all(int fd, const char *data, size_t len, const char *sock)
+int http_send_all(int fd, const char *data, size_t len, const char *sock)
 {
 	while (len) {
 		ssize_t n = send(fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -74,9 +74,6 @@ int http_request(const char *sock, const char *method, const char *path, const c
 {
 	autoclose int fd = -1;
 	char head[1024];
-	char *buf = NULL, *hdr_end, *p;
-	size_t len = 0, cap = 0;
-	long long clen = -1;
 	int n;
 
 	memset(ans, 0, sizeof(*ans));
@@ -93,6 +90,16 @@ int http_request(const char *sock, const char *method, const char *path, const c
 	if (http_send_all(fd, head, (size_t)n, sock) < 0 ||
 	    (body_len && http_send_all(fd, body, body_len, sock) < 0))
 		return -1;
+	return http_read_answer(fd, sock, ans);
+}
+
+int http_read_answer(int fd, const char *sock, struct http_answer *ans)
+{
+	char *buf = NULL, *hdr_end, *p;
+	size_t len = 0, cap = 0;
+	long long clen = -1;
+
+	memset(ans, 0, sizeof(*ans));
 	for (;;) {
 		ssize_t got;
 		if (cap - len < 65536) {

@@ -10,15 +10,12 @@
 #include "common/util.h"
 #include "lib/http.h"
 #include "lib/ws.h"
+#include "lib/libvireo-internal.h"
 #include "vireo/vireo.h"
 
 #define VIREO_SYSTEM_SOCKET "/run/vireo/vireo.sock"
 #define VIREO_SYSTEM_SOCKET_RO "/run/vireo/vireo-ro.sock"
 
-struct vireo_conn {
-	char *socket;
-	unsigned int flags;
-};
 
 struct vireo_domain {
 	vireo_conn *conn;
@@ -43,7 +40,7 @@ void vireo_reset_last_error(void)
 	memset(&last_error, 0, sizeof(last_error));
 }
 
-static void set_error(vireo_error_code code, int http, const char *name, const char *msg)
+void vireo_set_error(vireo_error_code code, int http, const char *name, const char *msg)
 {
 	last_error.code = code;
 	last_error.http_status = http;
@@ -52,7 +49,7 @@ static void set_error(vireo_error_code code, int http, const char *name, const c
 }
 
 /* The transport's err_set record, as the public error. */
-static void set_error_from_err(void)
+void vireo_set_error_from_err(void)
 {
 	enum err_code c = err_code();
 	vireo_error_code v = VIREO_ERR_INTERNAL;
@@ -65,7 +62,7 @@ static void set_error_from_err(void)
 		v = VIREO_ERR_NO_MEMORY;
 	else if (c == ERR_CORRUPT || c == ERR_UNSUPPORTED)
 		v = VIREO_ERR_PROTOCOL;
-	set_error(v, 0, err_code_name(c), err_message());
+	vireo_set_error(v, 0, err_code_name(c), err_message());
 }
 
 static vireo_error_code code_from_name(const char *name, int status)
@@ -84,7 +81,7 @@ static vireo_error_code code_from_name(const char *name, int status)
 }
 
 /* Percent-encode one path segment (names are restricted, but lookups take any text). */
-static char *seg_encode(const char *s)
+char *vireo_seg_encode(const char *s)
 {
 	size_t n = strlen(s);
 	char *out = malloc(n * 3 + 1), *o = out;
@@ -105,33 +102,39 @@ static char *seg_encode(const char *s)
 	return out;
 }
 
+void vireo_set_error_from_answer(int status, const char *body)
+{
+	json_object *o = body ? json_tokener_parse(body) : NULL, *e, *code, *msg;
+
+	if (o && json_object_object_get_ex(o, "error", &e) &&
+	    json_object_object_get_ex(e, "code", &code) &&
+	    json_object_object_get_ex(e, "message", &msg)) {
+		vireo_set_error(code_from_name(json_object_get_string(code), status), status,
+			json_object_get_string(code), json_object_get_string(msg));
+	} else {
+		char m[128];
+		snprintf(m, sizeof(m), "daemon answered HTTP %d without an error object", status);
+		vireo_set_error(code_from_name(NULL, status), status, "protocol", m);
+	}
+	json_object_put(o);
+}
+
 /* One call: -1 with the public error set on a transport failure or a status
  * of 400 and above; otherwise the answer (caller frees body). */
-static int call(vireo_conn *c, const char *method, const char *path, const char *ctype,
+int vireo_call(vireo_conn *c, const char *method, const char *path, const char *ctype,
 		const char *body, size_t body_len, struct http_answer *ans)
 {
 	vireo_reset_last_error();
 	if (!c) {
-		set_error(VIREO_ERR_INVALID_ARG, 0, "invalid-argument", "no connection");
+		vireo_set_error(VIREO_ERR_INVALID_ARG, 0, "invalid-argument", "no connection");
 		return -1;
 	}
 	if (http_request(c->socket, method, path, ctype, body, body_len, ans) < 0) {
-		set_error_from_err();
+		vireo_set_error_from_err();
 		return -1;
 	}
 	if (ans->status >= 400) {
-		json_object *o = json_tokener_parse(ans->body), *e, *code, *msg;
-		if (o && json_object_object_get_ex(o, "error", &e) &&
-		    json_object_object_get_ex(e, "code", &code) &&
-		    json_object_object_get_ex(e, "message", &msg)) {
-			set_error(code_from_name(json_object_get_string(code), ans->status), ans->status,
-				json_object_get_string(code), json_object_get_string(msg));
-		} else {
-			char m[128];
-			snprintf(m, sizeof(m), "daemon answered HTTP %d without an error object", ans->status);
-			set_error(code_from_name(NULL, ans->status), ans->status, "protocol", m);
-		}
-		json_object_put(o);
+		vireo_set_error_from_answer(ans->status, ans->body);
 		free(ans->body);
 		ans->body = NULL;
 		return -1;
@@ -139,29 +142,29 @@ static int call(vireo_conn *c, const char *method, const char *path, const char 
 	return 0;
 }
 
-static json_object *call_json(vireo_conn *c, const char *method, const char *path,
+json_object *vireo_call_json(vireo_conn *c, const char *method, const char *path,
 			      const char *ctype, const char *body, size_t body_len)
 {
 	struct http_answer ans;
 	json_object *o;
 
-	if (call(c, method, path, ctype, body, body_len, &ans) < 0)
+	if (vireo_call(c, method, path, ctype, body, body_len, &ans) < 0)
 		return NULL;
 	o = json_tokener_parse(ans.body);
 	free(ans.body);
 	if (!o)
-		set_error(VIREO_ERR_PROTOCOL, ans.status, "protocol", "daemon answer is not JSON");
+		vireo_set_error(VIREO_ERR_PROTOCOL, ans.status, "protocol", "daemon answer is not JSON");
 	return o;
 }
 
-static const char *jstr(json_object *o, const char *key)
+const char *vireo_jstr(json_object *o, const char *key)
 {
 	json_object *v;
 
 	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : NULL;
 }
 
-static int64_t jint(json_object *o, const char *key, int64_t dflt)
+int64_t vireo_jint(json_object *o, const char *key, int64_t dflt)
 {
 	json_object *v;
 
@@ -197,7 +200,7 @@ vireo_conn *vireo_connect(const char *uri, unsigned int flags)
 		if (strncmp(uri, "vireo:///system", 15) || (uri[15] && uri[15] != '?')) {
 			char m[300];
 			snprintf(m, sizeof(m), "unsupported URI '%.200s' (expected vireo:///system[?socket=PATH])", uri);
-			set_error(VIREO_ERR_INVALID_ARG, 0, "invalid-argument", m);
+			vireo_set_error(VIREO_ERR_INVALID_ARG, 0, "invalid-argument", m);
 			return NULL;
 		}
 		q = uri[15] == '?' ? uri + 16 : NULL;
@@ -210,7 +213,7 @@ vireo_conn *vireo_connect(const char *uri, unsigned int flags)
 			} else {
 				char m[300];
 				snprintf(m, sizeof(m), "unknown URI parameter '%.*s'", (int)MIN(n, 200), q);
-				set_error(VIREO_ERR_INVALID_ARG, 0, "invalid-argument", m);
+				vireo_set_error(VIREO_ERR_INVALID_ARG, 0, "invalid-argument", m);
 				free(sock);
 				return NULL;
 			}
@@ -223,7 +226,7 @@ vireo_conn *vireo_connect(const char *uri, unsigned int flags)
 	if (!c || !sock) {
 		free(c);
 		free(sock);
-		set_error(VIREO_ERR_NO_MEMORY, 0, "no-memory", "out of memory");
+		vireo_set_error(VIREO_ERR_NO_MEMORY, 0, "no-memory", "out of memory");
 		return NULL;
 	}
 	c->socket = sock;
@@ -261,11 +264,11 @@ char *vireo_conn_get_version(vireo_conn *conn, unsigned int flags)
 	char *v = NULL;
 
 	(void)flags;
-	o = call_json(conn, "GET", "/v1/version", NULL, NULL, 0);
-	if (o && jstr(o, "version"))
-		v = strdup(jstr(o, "version"));
+	o = vireo_call_json(conn, "GET", "/v1/version", NULL, NULL, 0);
+	if (o && vireo_jstr(o, "version"))
+		v = strdup(vireo_jstr(o, "version"));
 	else if (o)
-		set_error(VIREO_ERR_PROTOCOL, 200, "protocol", "version answer without version");
+		vireo_set_error(VIREO_ERR_PROTOCOL, 200, "protocol", "version answer without version");
 	json_object_put(o);
 	return v;
 }
@@ -275,7 +278,7 @@ char *vireo_node_get_info_json(vireo_conn *conn, unsigned int flags)
 	struct http_answer ans;
 
 	(void)flags;
-	if (call(conn, "GET", "/v1/host", NULL, NULL, 0, &ans) < 0)
+	if (vireo_call(conn, "GET", "/v1/host", NULL, NULL, 0, &ans) < 0)
 		return NULL;
 	return ans.body;
 }
@@ -285,18 +288,18 @@ int vireo_node_get_info(vireo_conn *conn, vireo_node_info *info, unsigned int fl
 	json_object *o;
 
 	(void)flags;
-	o = call_json(conn, "GET", "/v1/host", NULL, NULL, 0);
+	o = vireo_call_json(conn, "GET", "/v1/host", NULL, NULL, 0);
 	if (!o)
 		return -1;
 	memset(info, 0, sizeof(*info));
-	snprintf(info->model, sizeof(info->model), "%s", jstr(o, "cpu_model") ? jstr(o, "cpu_model") : "");
-	info->memory_kib = (uint64_t)jint(o, "memory_kib", 0);
-	info->cpus = (unsigned int)jint(o, "cpus", 0);
-	info->mhz = (unsigned int)jint(o, "mhz", 0);
-	info->nodes = (unsigned int)jint(o, "numa_cells", 1);
-	info->sockets = (unsigned int)jint(o, "sockets", 1);
-	info->cores = (unsigned int)jint(o, "cores_per_socket", 1);
-	info->threads = (unsigned int)jint(o, "threads_per_core", 1);
+	snprintf(info->model, sizeof(info->model), "%s", vireo_jstr(o, "cpu_model") ? vireo_jstr(o, "cpu_model") : "");
+	info->memory_kib = (uint64_t)vireo_jint(o, "memory_kib", 0);
+	info->cpus = (unsigned int)vireo_jint(o, "cpus", 0);
+	info->mhz = (unsigned int)vireo_jint(o, "mhz", 0);
+	info->nodes = (unsigned int)vireo_jint(o, "numa_cells", 1);
+	info->sockets = (unsigned int)vireo_jint(o, "sockets", 1);
+	info->cores = (unsigned int)vireo_jint(o, "cores_per_socket", 1);
+	info->threads = (unsigned int)vireo_jint(o, "threads_per_core", 1);
 	json_object_put(o);
 	return 0;
 }
@@ -306,25 +309,25 @@ int vireo_node_get_info(vireo_conn *conn, vireo_node_info *info, unsigned int fl
 static vireo_domain *dom_from_json(vireo_conn *c, json_object *o)
 {
 	vireo_domain *d;
-	const char *name = jstr(o, "name"), *uuid = jstr(o, "uuid");
+	const char *name = vireo_jstr(o, "name"), *uuid = vireo_jstr(o, "uuid");
 
 	if (!name || !uuid) {
-		set_error(VIREO_ERR_PROTOCOL, 200, "protocol", "domain answer without name or uuid");
+		vireo_set_error(VIREO_ERR_PROTOCOL, 200, "protocol", "domain answer without name or uuid");
 		return NULL;
 	}
 	d = calloc(1, sizeof(*d));
 	if (!d || !(d->name = strdup(name))) {
 		free(d);
-		set_error(VIREO_ERR_NO_MEMORY, 0, "no-memory", "out of memory");
+		vireo_set_error(VIREO_ERR_NO_MEMORY, 0, "no-memory", "out of memory");
 		return NULL;
 	}
 	d->conn = c;
 	snprintf(d->uuid, sizeof(d->uuid), "%s", uuid);
-	d->id = (int)jint(o, "id", -1);
+	d->id = (int)vireo_jint(o, "id", -1);
 	d->persistent = json_object_get_boolean(json_object_object_get(o, "persistent"));
 	d->autostart = json_object_get_boolean(json_object_object_get(o, "autostart"));
-	d->state = (int)jint(o, "state_code", VIREO_DOMAIN_NOSTATE);
-	snprintf(d->reason, sizeof(d->reason), "%s", jstr(o, "reason") ? jstr(o, "reason") : "unknown");
+	d->state = (int)vireo_jint(o, "state_code", VIREO_DOMAIN_NOSTATE);
+	snprintf(d->reason, sizeof(d->reason), "%s", vireo_jstr(o, "reason") ? vireo_jstr(o, "reason") : "unknown");
 	return d;
 }
 
@@ -338,7 +341,7 @@ void vireo_domain_free(vireo_domain *dom)
 
 static char *dom_path(const char *key, const char *suffix)
 {
-	autofree char *enc = seg_encode(key);
+	autofree char *enc = vireo_seg_encode(key);
 	char *p;
 
 	if (!enc || asprintf(&p, "/v1/domains/%s%s", enc, suffix ? suffix : "") < 0)
@@ -354,11 +357,11 @@ static vireo_domain *lookup(vireo_conn *conn, const char *key)
 
 	if (!key || !key[0]) {
 		vireo_reset_last_error();
-		set_error(VIREO_ERR_INVALID_ARG, 0, "invalid-argument", "empty domain name");
+		vireo_set_error(VIREO_ERR_INVALID_ARG, 0, "invalid-argument", "empty domain name");
 		return NULL;
 	}
 	path = dom_path(key, NULL);
-	o = call_json(conn, "GET", path, NULL, NULL, 0);
+	o = vireo_call_json(conn, "GET", path, NULL, NULL, 0);
 	if (!o)
 		return NULL;
 	d = dom_from_json(conn, o);
@@ -387,19 +390,19 @@ int vireo_conn_list_domains(vireo_conn *conn, vireo_domain ***domains, unsigned 
 		path = "/v1/domains?state=active";
 	else if ((flags & VIREO_LIST_INACTIVE) && !(flags & VIREO_LIST_ACTIVE))
 		path = "/v1/domains?state=inactive";
-	o = call_json(conn, "GET", path, NULL, NULL, 0);
+	o = vireo_call_json(conn, "GET", path, NULL, NULL, 0);
 	if (!o)
 		return -1;
 	if (!json_object_is_type(o, json_type_array)) {
 		json_object_put(o);
-		set_error(VIREO_ERR_PROTOCOL, 200, "protocol", "domain list is not an array");
+		vireo_set_error(VIREO_ERR_PROTOCOL, 200, "protocol", "domain list is not an array");
 		return -1;
 	}
 	n = json_object_array_length(o);
 	out = calloc(n + 1, sizeof(*out));
 	if (!out) {
 		json_object_put(o);
-		set_error(VIREO_ERR_NO_MEMORY, 0, "no-memory", "out of memory");
+		vireo_set_error(VIREO_ERR_NO_MEMORY, 0, "no-memory", "out of memory");
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -425,10 +428,10 @@ vireo_domain *vireo_domain_define_xml(vireo_conn *conn, const char *xml, unsigne
 	(void)flags;
 	if (!xml) {
 		vireo_reset_last_error();
-		set_error(VIREO_ERR_INVALID_ARG, 0, "invalid-argument", "no XML document");
+		vireo_set_error(VIREO_ERR_INVALID_ARG, 0, "invalid-argument", "no XML document");
 		return NULL;
 	}
-	o = call_json(conn, "POST", "/v1/domains", "application/xml", xml, strlen(xml));
+	o = vireo_call_json(conn, "POST", "/v1/domains", "application/xml", xml, strlen(xml));
 	if (!o)
 		return NULL;
 	d = dom_from_json(conn, o);
@@ -439,11 +442,11 @@ vireo_domain *vireo_domain_define_xml(vireo_conn *conn, const char *xml, unsigne
 /* Refresh the handle's id/persistence from an info answer. */
 static void dom_update(vireo_domain *dom, json_object *o)
 {
-	dom->id = (int)jint(o, "id", -1);
+	dom->id = (int)vireo_jint(o, "id", -1);
 	dom->persistent = json_object_get_boolean(json_object_object_get(o, "persistent"));
 	dom->autostart = json_object_get_boolean(json_object_object_get(o, "autostart"));
-	dom->state = (int)jint(o, "state_code", VIREO_DOMAIN_NOSTATE);
-	snprintf(dom->reason, sizeof(dom->reason), "%s", jstr(o, "reason") ? jstr(o, "reason") : "unknown");
+	dom->state = (int)vireo_jint(o, "state_code", VIREO_DOMAIN_NOSTATE);
+	snprintf(dom->reason, sizeof(dom->reason), "%s", vireo_jstr(o, "reason") ? vireo_jstr(o, "reason") : "unknown");
 }
 
 static int dom_action(vireo_domain *dom, const char *action)
@@ -453,7 +456,7 @@ static int dom_action(vireo_domain *dom, const char *action)
 
 	if (!dom) {
 		vireo_reset_last_error();
-		set_error(VIREO_ERR_INVALID_ARG, 0, "invalid-argument", "no domain");
+		vireo_set_error(VIREO_ERR_INVALID_ARG, 0, "invalid-argument", "no domain");
 		return -1;
 	}
 	path = dom_path(dom->name, NULL);
@@ -462,7 +465,7 @@ static int dom_action(vireo_domain *dom, const char *action)
 		if (asprintf(&path, "/v1/domains/%s/actions/%s", dom->uuid, action) < 0)
 			path = NULL;
 	}
-	o = call_json(dom->conn, "POST", path, NULL, NULL, 0);
+	o = vireo_call_json(dom->conn, "POST", path, NULL, NULL, 0);
 	if (!o)
 		return -1;
 	dom_update(dom, o);
@@ -515,7 +518,7 @@ int vireo_domain_undefine(vireo_domain *dom, unsigned int flags)
 	if (!dom)
 		return -1;
 	path = dom_path(dom->uuid, NULL);
-	if (call(dom->conn, "DELETE", path, NULL, NULL, 0, &ans) < 0)
+	if (vireo_call(dom->conn, "DELETE", path, NULL, NULL, 0, &ans) < 0)
 		return -1;
 	free(ans.body);
 	dom->persistent = 0;
@@ -532,7 +535,7 @@ int vireo_domain_set_autostart(vireo_domain *dom, int autostart, unsigned int fl
 	if (!dom)
 		return -1;
 	path = dom_path(dom->uuid, "/autostart");
-	o = call_json(dom->conn, "PUT", path, "application/json", body, strlen(body));
+	o = vireo_call_json(dom->conn, "PUT", path, "application/json", body, strlen(body));
 	if (!o)
 		return -1;
 	dom_update(dom, o);
@@ -547,11 +550,11 @@ static json_object *dom_info_json(vireo_domain *dom)
 
 	if (!dom) {
 		vireo_reset_last_error();
-		set_error(VIREO_ERR_INVALID_ARG, 0, "invalid-argument", "no domain");
+		vireo_set_error(VIREO_ERR_INVALID_ARG, 0, "invalid-argument", "no domain");
 		return NULL;
 	}
 	path = dom_path(dom->uuid, NULL);
-	o = call_json(dom->conn, "GET", path, NULL, NULL, 0);
+	o = vireo_call_json(dom->conn, "GET", path, NULL, NULL, 0);
 	if (o)
 		dom_update(dom, o);
 	return o;
@@ -576,12 +579,12 @@ int vireo_domain_get_info(vireo_domain *dom, vireo_domain_info *info, unsigned i
 	if (!o)
 		return -1;
 	memset(info, 0, sizeof(*info));
-	info->state = (vireo_domain_state)jint(o, "state_code", 0);
-	snprintf(info->reason, sizeof(info->reason), "%s", jstr(o, "reason") ? jstr(o, "reason") : "unknown");
-	info->max_mem_kib = (uint64_t)jint(o, "max_memory_kib", 0);
-	info->memory_kib = (uint64_t)jint(o, "memory_kib", 0);
-	info->nr_vcpus = (unsigned int)jint(o, "vcpus", 0);
-	info->cpu_time_ns = (uint64_t)jint(o, "cpu_time_ns", 0);
+	info->state = (vireo_domain_state)vireo_jint(o, "state_code", 0);
+	snprintf(info->reason, sizeof(info->reason), "%s", vireo_jstr(o, "reason") ? vireo_jstr(o, "reason") : "unknown");
+	info->max_mem_kib = (uint64_t)vireo_jint(o, "max_memory_kib", 0);
+	info->memory_kib = (uint64_t)vireo_jint(o, "memory_kib", 0);
+	info->nr_vcpus = (unsigned int)vireo_jint(o, "vcpus", 0);
+	info->cpu_time_ns = (uint64_t)vireo_jint(o, "cpu_time_ns", 0);
 	json_object_put(o);
 	return 0;
 }
@@ -612,7 +615,7 @@ char *vireo_domain_get_xml_desc(vireo_domain *dom, unsigned int flags)
 	if (!dom)
 		return NULL;
 	path = dom_path(dom->uuid, (flags & VIREO_XML_INACTIVE) ? "/xml?inactive=true" : "/xml");
-	if (call(dom->conn, "GET", path, NULL, NULL, 0, &ans) < 0)
+	if (vireo_call(dom->conn, "GET", path, NULL, NULL, 0, &ans) < 0)
 		return NULL;
 	return ans.body;
 }
@@ -626,7 +629,7 @@ char *vireo_domain_get_stats_json(vireo_domain *dom, unsigned int flags)
 	if (!dom)
 		return NULL;
 	path = dom_path(dom->uuid, "/stats");
-	if (call(dom->conn, "GET", path, NULL, NULL, 0, &ans) < 0)
+	if (vireo_call(dom->conn, "GET", path, NULL, NULL, 0, &ans) < 0)
 		return NULL;
 	return ans.body;
 }
@@ -683,10 +686,10 @@ static vireo_stream *stream_open(vireo_conn *conn, const char *path)
 		if (o && json_object_object_get_ex(o, "error", &e) &&
 		    json_object_object_get_ex(e, "code", &code) &&
 		    json_object_object_get_ex(e, "message", &msg))
-			set_error(code_from_name(json_object_get_string(code), status), status,
+			vireo_set_error(code_from_name(json_object_get_string(code), status), status,
 				json_object_get_string(code), json_object_get_string(msg));
 		else
-			set_error_from_err();
+			vireo_set_error_from_err();
 		json_object_put(o);
 		free(body);
 		return NULL;
@@ -694,7 +697,7 @@ static vireo_stream *stream_open(vireo_conn *conn, const char *path)
 	st = calloc(1, sizeof(*st));
 	if (!st) {
 		ws_close(w);
-		set_error(VIREO_ERR_NO_MEMORY, 0, "no-memory", "out of memory");
+		vireo_set_error(VIREO_ERR_NO_MEMORY, 0, "no-memory", "out of memory");
 		return NULL;
 	}
 	st->ws = w;
@@ -708,7 +711,7 @@ vireo_stream *vireo_domain_open_console(vireo_domain *dom, unsigned int flags)
 
 	if (!dom) {
 		vireo_reset_last_error();
-		set_error(VIREO_ERR_INVALID_ARG, 0, "invalid-argument", "no domain");
+		vireo_set_error(VIREO_ERR_INVALID_ARG, 0, "invalid-argument", "no domain");
 		return NULL;
 	}
 	snprintf(path, sizeof(path), "/v1/domains/%s/console?mode=%s%s", dom->uuid,
@@ -722,7 +725,7 @@ vireo_stream *vireo_conn_open_events(vireo_conn *conn, unsigned int flags)
 	(void)flags;
 	if (!conn) {
 		vireo_reset_last_error();
-		set_error(VIREO_ERR_INVALID_ARG, 0, "invalid-argument", "no connection");
+		vireo_set_error(VIREO_ERR_INVALID_ARG, 0, "invalid-argument", "no connection");
 		return NULL;
 	}
 	return stream_open(conn, "/v1/events");
@@ -749,11 +752,11 @@ long vireo_stream_recv(vireo_stream *st, char **data, unsigned int flags)
 	*data = NULL;
 	n = ws_recv(st->ws, &msg, &binary);
 	if (n < 0) {
-		set_error_from_err();
+		vireo_set_error_from_err();
 		return -1;
 	}
 	if (n == 0 && !msg) {
-		set_error(VIREO_ERR_OK, 0, "closed", ws_close_reason(st->ws));
+		vireo_set_error(VIREO_ERR_OK, 0, "closed", ws_close_reason(st->ws));
 		return 0;
 	}
 	*data = (char *)msg;
@@ -765,7 +768,7 @@ int vireo_stream_send(vireo_stream *st, const void *data, size_t len, unsigned i
 	(void)flags;
 	vireo_reset_last_error();
 	if (ws_send(st->ws, true, data, len) < 0) {
-		set_error_from_err();
+		vireo_set_error_from_err();
 		return -1;
 	}
 	return 0;
@@ -796,7 +799,7 @@ int vireo_conn_event_loop(vireo_conn *conn, vireo_event_callback cb, void *opaqu
 		free(msg);
 		if (!o)
 			continue;
-		int stop = cb(conn, jstr(o, "domain"), jstr(o, "event"), jstr(o, "detail"), opaque);
+		int stop = cb(conn, vireo_jstr(o, "domain"), vireo_jstr(o, "event"), vireo_jstr(o, "detail"), opaque);
 		json_object_put(o);
 		if (stop) {
 			rc = 0;
