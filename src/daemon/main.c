@@ -24,7 +24,9 @@ static void usage(FILE *out)
 		"Manage vireo virtual machines behind a REST API on unix sockets.\n\n"
 		"      --root DIR       keep every path (state, run, sockets, logs) under DIR\n"
 		"      --vmm PATH       VMM binary (default: vireo-vmm next to vireod)\n"
-		"  -v, --verbose        log info messages (VIREO_LOG=debug for more)\n"
+		"      --log-level L    error, warn, info or debug (default: VIREO_LOG_LEVEL, else warn);\n"
+		"                       to the journal with priorities when stderr is the journal\n"
+		"  -v, --verbose        log info messages (same as --log-level info)\n"
 		"  -h, --help           show this help\n"
 		"  -V, --version        show the version\n");
 }
@@ -64,20 +66,29 @@ int main(int argc, char **argv)
 		{ "root", required_argument, NULL, 'r' },
 		{ "vmm", required_argument, NULL, 'm' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "log-level", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
 	struct vd vd = { 0 };
 	const char *root = NULL;
+	enum log_level level;
 	int c;
 
-	log_set_prefix("vireod");
+	log_init("vireod", NULL);
 	while ((c = getopt_long(argc, argv, "vhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'r': root = optarg; break;
 		case 'm': vd.vmm_path = g_strdup(optarg); break;
 		case 'v': if (log_get_level() < LOG_INFO) log_set_level(LOG_INFO); break;
+		case 'l':
+			if (log_parse_level(optarg, &level) < 0) {
+				fprintf(stderr, "vireod: --log-level '%s': use error, warn, info or debug\n", optarg);
+				return 2;
+			}
+			log_set_level(level);
+			break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("vireod %s\n", VD_VERSION); return 0;
 		default: usage(stderr); return 2;

@@ -54,7 +54,7 @@ int main(int argc, char **argv)
 	struct vm *vm;
 	int rc;
 
-	log_set_prefix("vireo-vmm");
+	log_init("vireo-vmm", NULL);
 	vm = calloc(1, sizeof(*vm));
 	if (!vm)
 		return VM_EXIT_ERROR;
