@@ -392,12 +392,13 @@ static int cmd_pool_autostart(struct vsh *vsh, struct vsh_args *a)
 	return rc;
 }
 
-static void size_field(const char *label, uint64_t v, bool bytes)
+/* --bytes: pool-info prints bare numbers, vol-info adds " bytes" (as virsh). */
+static void size_field(const char *label, uint64_t v, bool bytes, const char *unit)
 {
 	char buf[32];
 
 	if (bytes) {
-		printf("%-15s %" PRIu64 "\n", label, v);
+		printf("%-15s %" PRIu64 "%s\n", label, v, unit);
 	} else {
 		pretty(v, buf, sizeof(buf));
 		printf("%-15s %s\n", label, buf);
@@ -438,9 +439,9 @@ static int cmd_pool_info(struct vsh *vsh, struct vsh_args *a)
 	printf("%-15s %s\n", "Persistent:", "yes");
 	printf("%-15s %s\n", "Autostart:", autostart ? "yes" : "no");
 	if (info.state == VIREO_POOL_RUNNING) {
-		size_field("Capacity:", info.capacity, bytes);
-		size_field("Allocation:", info.allocation, bytes);
-		size_field("Available:", info.available, bytes);
+		size_field("Capacity:", info.capacity, bytes, "");
+		size_field("Allocation:", info.allocation, bytes, "");
+		size_field("Available:", info.available, bytes, "");
 	}
 	printf("\n");
 	vireo_pool_free(p);
@@ -732,8 +733,9 @@ static int cmd_vol_info(struct vsh *vsh, struct vsh_args *a)
 	} else {
 		printf("%-15s %s\n", "Name:", vireo_vol_get_name(v));
 		printf("%-15s %s\n", "Type:", "file");
-		size_field("Capacity:", info.capacity, bytes);
-		size_field(physical ? "Physical:" : "Allocation:", physical ? info.physical : info.allocation, bytes);
+		size_field("Capacity:", info.capacity, bytes, " bytes");
+		size_field(physical ? "Physical:" : "Allocation:", physical ? info.physical : info.allocation, bytes,
+			   " bytes");
 		printf("\n");
 	}
 	vireo_vol_free(v);
