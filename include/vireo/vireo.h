@@ -257,6 +257,47 @@ int vireo_vol_upload(vireo_vol *vol, int fd, uint64_t offset, uint64_t length,
 int vireo_vol_download(vireo_vol *vol, int fd, uint64_t offset, uint64_t length,
 		       vireo_progress_fn progress, void *opaque, unsigned int flags);
 
+/* ---- virtual networks (bridges with DHCP/DNS from dnsmasq, NAT by nftables) ---- */
+
+typedef struct vireo_network vireo_network;
+
+typedef struct {
+	char iface[16];             /* the network's bridge */
+	int64_t expiry_time;        /* seconds since the epoch */
+	char mac[18];
+	char ipaddr[16];            /* IPv4 */
+	unsigned int prefix;
+	char hostname[64];          /* "" when the client sent none */
+	char clientid[128];         /* "" when none */
+} vireo_network_lease;
+
+/* Networks sorted by name (VIREO_LIST_ACTIVE / VIREO_LIST_INACTIVE as for
+ * domains): a NULL-terminated array in *nets (vireo_network_free each, free()
+ * the array); the count or -1. */
+int vireo_conn_list_networks(vireo_conn *conn, vireo_network ***nets, unsigned int flags);
+vireo_network *vireo_network_lookup_by_name(vireo_conn *conn, const char *name_or_uuid);
+/* Define or redefine a persistent network from libvirt's network XML. */
+vireo_network *vireo_network_define_xml(vireo_conn *conn, const char *xml, unsigned int flags);
+int vireo_network_undefine(vireo_network *net, unsigned int flags);   /* inactive networks only */
+int vireo_network_create(vireo_network *net, unsigned int flags);     /* start */
+int vireo_network_destroy(vireo_network *net, unsigned int flags);    /* stop */
+int vireo_network_set_autostart(vireo_network *net, int autostart, unsigned int flags);
+/* As of the last answer about this network (no round trip). */
+int vireo_network_get_autostart(const vireo_network *net, int *autostart);
+int vireo_network_is_active(const vireo_network *net);
+int vireo_network_is_persistent(const vireo_network *net);
+const char *vireo_network_get_name(const vireo_network *net);
+const char *vireo_network_get_uuid_string(const vireo_network *net);
+const char *vireo_network_get_bridge_name(const vireo_network *net);
+/* "nat", "route", "open", "bridge" or "none" (isolated). */
+const char *vireo_network_get_forward_mode(const vireo_network *net);
+char *vireo_network_get_xml_desc(vireo_network *net, unsigned int flags);  /* VIREO_XML_INACTIVE; free() it */
+/* The DHCP leases of an active network (only `mac`'s when not NULL): an array
+ * in *leases (free() it); the count or -1. */
+int vireo_network_get_dhcp_leases(vireo_network *net, const char *mac, vireo_network_lease **leases,
+				  unsigned int flags);
+void vireo_network_free(vireo_network *net);
+
 /* State and reason words as virsh prints them. */
 const char *vireo_domain_state_name(int state);
 

@@ -143,7 +143,7 @@ vireo_domain *vsh_domain(struct vsh *vsh, struct vsh_args *a)
 }
 
 static const struct vsh_cmd *const cmd_groups[] = { vsh_domain_cmds, vsh_console_cmds, vsh_host_cmds,
-	vsh_pool_cmds };
+	vsh_pool_cmds, vsh_network_cmds };
 
 static const struct vsh_cmd *find_cmd(const char *name)
 {

@@ -30,6 +30,7 @@ extern const struct vsh_cmd vsh_domain_cmds[];
 extern const struct vsh_cmd vsh_host_cmds[];
 extern const struct vsh_cmd vsh_console_cmds[];
 extern const struct vsh_cmd vsh_pool_cmds[];
+extern const struct vsh_cmd vsh_network_cmds[];
 
 /* Attach to a domain's console until ^] or its end (virsh-console.c). */
 int vsh_run_console(struct vsh *vsh, vireo_domain *d, bool force, bool readonly);
