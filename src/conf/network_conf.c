@@ -402,19 +402,14 @@ out:
 	return def;
 }
 
+static void *netconf_parse_any(const char *xml, size_t len, unsigned int flags)
+{
+	return netconf_parse_xml(xml, len, flags);
+}
+
 struct netconf_def *netconf_parse_file(const char *path, unsigned int flags)
 {
-	uint8_t *data = NULL;
-	size_t len = 0;
-	struct netconf_def *def;
-
-	if (read_file_all(path, XMLU_MAX_INPUT, &data, &len) < 0)
-		return NULL;
-	def = netconf_parse_xml((const char *)data, len, flags);
-	free(data);
-	if (!def)
-		err_prefix("%s", path);
-	return def;
+	return xmlu_parse_file(path, netconf_parse_any, flags);
 }
 
 /* ---- validation ---- */
@@ -539,6 +534,14 @@ int netconf_validate(const struct netconf_def *def)
 
 /* ---- formatting ---- */
 
+/* <elem attr='value'/> on its own line. */
+static void fmt_empty(struct xmlu_buf *b, const char *elem, const char *attr, const char *value)
+{
+	xmlu_buf_start(b, elem);
+	xmlu_buf_attr(b, attr, value);
+	xmlu_buf_end_empty(b);
+}
+
 char *netconf_format_xml(const struct netconf_def *def, unsigned int flags)
 {
 	struct xmlu_buf b = { 0 };
@@ -566,21 +569,17 @@ char *netconf_format_xml(const struct netconf_def *def, unsigned int flags)
 		xmlu_buf_end_empty(&b);
 	}
 	if (def->mtu) {
-		xmlu_buf_start(&b, "mtu");
-		xmlu_buf_attr_u(&b, "size", def->mtu);
-		xmlu_buf_end_empty(&b);
+		char size[16];
+
+		snprintf(size, sizeof(size), "%u", def->mtu);
+		fmt_empty(&b, "mtu", "size", size);
 	}
 	if (def->has_mac) {
 		dom_mac_format(def->mac, mac);
-		xmlu_buf_start(&b, "mac");
-		xmlu_buf_attr(&b, "address", mac);
-		xmlu_buf_end_empty(&b);
+		fmt_empty(&b, "mac", "address", mac);
 	}
-	if (def->domain) {
-		xmlu_buf_start(&b, "domain");
-		xmlu_buf_attr(&b, "name", def->domain);
-		xmlu_buf_end_empty(&b);
-	}
+	if (def->domain)
+		fmt_empty(&b, "domain", "name", def->domain);
 	if (def->has_ip) {
 		netconf_ipv4_format(def->ip, a);
 		xmlu_buf_start(&b, "ip");
@@ -598,8 +597,7 @@ char *netconf_format_xml(const struct netconf_def *def, unsigned int flags)
 		} else {
 			xmlu_buf_end_open(&b);
 			if (!def->nranges && !def->nhosts) {
-				xmlu_buf_start(&b, "dhcp");
-				xmlu_buf_end_empty(&b);
+				fmt_empty(&b, "dhcp", "", NULL);
 			} else {
 				xmlu_buf_start(&b, "dhcp");
 				xmlu_buf_end_open(&b);

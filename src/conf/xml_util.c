@@ -123,6 +123,21 @@ xmlDocPtr xmlu_parse(const char *xml, size_t len, const char *root_name)
 	return doc;
 }
 
+void *xmlu_parse_file(const char *path, xmlu_parse_fn parse, unsigned int flags)
+{
+	uint8_t *data = NULL;
+	size_t len = 0;
+	void *def;
+
+	if (read_file_all(path, XMLU_MAX_INPUT, &data, &len) < 0)
+		return NULL;
+	def = parse((const char *)data, len, flags);
+	free(data);
+	if (!def)
+		err_prefix("%s", path);
+	return def;
+}
+
 long xmlu_line(const xmlNode *node)
 {
 	return node ? xmlGetLineNo(node) : 0;

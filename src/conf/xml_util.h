@@ -22,6 +22,11 @@
  * namespace; the caller checks its name). Free with xmlFreeDoc. */
 xmlDocPtr xmlu_parse(const char *xml, size_t len, const char *root_name);
 
+/* Read a config file (at most XMLU_MAX_INPUT bytes) and hand it to `parse`;
+ * errors are prefixed with the path. */
+typedef void *(*xmlu_parse_fn)(const char *xml, size_t len, unsigned int flags);
+void *xmlu_parse_file(const char *path, xmlu_parse_fn parse, unsigned int flags);
+
 /* Line of a node for messages (0 when unknown). */
 long xmlu_line(const xmlNode *node);
 

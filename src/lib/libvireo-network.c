@@ -77,6 +77,21 @@ static char *net_url(const char *name, const char *suffix)
 	return s;
 }
 
+/* GET a JSON array; NULL with the public error set on anything else. */
+static json_object *get_array(vireo_conn *conn, const char *url, const char *what)
+{
+	json_object *arr = vireo_call_json(conn, "GET", url, NULL, NULL, 0);
+	char msg[64];
+
+	if (arr && !json_object_is_type(arr, json_type_array)) {
+		json_object_put(arr);
+		snprintf(msg, sizeof(msg), "%s is not an array", what);
+		vireo_set_error(VIREO_ERR_PROTOCOL, 200, "protocol", msg);
+		return NULL;
+	}
+	return arr;
+}
+
 void vireo_network_free(vireo_network *net)
 {
 	if (!net)
@@ -92,17 +107,12 @@ int vireo_conn_list_networks(vireo_conn *conn, vireo_network ***nets, unsigned i
 	bool active = flags & VIREO_LIST_ACTIVE, inactive = flags & VIREO_LIST_INACTIVE;
 	const char *path = active && !inactive ? "/v1/networks?state=active" :
 			   inactive && !active ? "/v1/networks?state=inactive" : "/v1/networks";
-	json_object *arr = vireo_call_json(conn, "GET", path, NULL, NULL, 0);
+	json_object *arr = get_array(conn, path, "network list");
 	vireo_network **out;
 	size_t n;
 
 	if (!arr)
 		return -1;
-	if (!json_object_is_type(arr, json_type_array)) {
-		json_object_put(arr);
-		vireo_set_error(VIREO_ERR_PROTOCOL, 200, "protocol", "network list is not an array");
-		return -1;
-	}
 	n = json_object_array_length(arr);
 	out = calloc(n + 1, sizeof(*out));
 	if (!out) {
@@ -282,14 +292,9 @@ int vireo_network_get_dhcp_leases(vireo_network *net, const char *mac, vireo_net
 	url = net_url(net->name, suffix);
 	if (!url)
 		return -1;
-	arr = vireo_call_json(net->conn, "GET", url, NULL, NULL, 0);
+	arr = get_array(net->conn, url, "lease list");
 	if (!arr)
 		return -1;
-	if (!json_object_is_type(arr, json_type_array)) {
-		json_object_put(arr);
-		vireo_set_error(VIREO_ERR_PROTOCOL, 200, "protocol", "lease list is not an array");
-		return -1;
-	}
 	n = json_object_array_length(arr);
 	out = calloc(n + 1, sizeof(*out));
 	if (!out) {

@@ -17,26 +17,13 @@
 
 #include "common/error.h"
 #include "common/util.h"
+#include "corpus.h"
 #include "conf/domain_conf.h"
 #include "conf/xml_util.h"
 
 #include <libxml/parser.h>
 
 static const char *data_dir = "data";
-
-static char *load(const char *path)
-{
-	uint8_t *data = NULL;
-	size_t len = 0;
-	char *text;
-
-	if (read_file_all(path, 4 << 20, &data, &len) < 0)
-		fail_msg("cannot read %s: %s", path, err_message());
-	text = realloc(data, len + 1);
-	assert_non_null(text);
-	text[len] = '\0';
-	return text;
-}
 
 static struct dom_def *parse_str(const char *xml, unsigned int flags)
 {
@@ -51,7 +38,7 @@ static struct dom_def *parse_str(const char *xml, unsigned int flags)
 static void test_good_document_round_trip_is_stable(void **state)
 {
 	const char *path = *state;
-	autofree char *xml = load(path);
+	autofree char *xml = corpus_load(path);
 	autofree char *out1 = NULL, *out2 = NULL;
 	struct dom_def *def, *again;
 
@@ -72,36 +59,10 @@ static void test_good_document_round_trip_is_stable(void **state)
 	dom_def_free(again);
 }
 
-/* Run libvirt's own schema check on a document: 0 valid, 1 refused (with
- * *why set to its output), -1 when the tool is missing. */
-static int virt_xml_validate(const char *xml, char **why)
-{
-	char tmp[] = "/tmp/vireo-conf-XXXXXX", log[] = "/tmp/vireo-conf-log-XXXXXX", cmd[256];
-	int fd, logfd, rc;
-	FILE *f;
-
-	if (system("command -v virt-xml-validate >/dev/null 2>&1") != 0)
-		return -1;
-	fd = mkstemp(tmp);
-	logfd = mkstemp(log);
-	assert_true(fd >= 0 && logfd >= 0);
-	close(logfd);
-	f = fdopen(fd, "w");
-	assert_non_null(f);
-	assert_true(fputs(xml, f) >= 0);
-	fclose(f);
-	snprintf(cmd, sizeof(cmd), "virt-xml-validate %s domain >%s 2>&1", tmp, log);
-	rc = system(cmd);
-	*why = rc ? load(log) : NULL;
-	unlink(tmp);
-	unlink(log);
-	return rc ? 1 : 0;
-}
-
 static void test_good_document_dumpxml_passes_virt_xml_validate(void **state)
 {
 	const char *path = *state;
-	autofree char *xml = load(path);
+	autofree char *xml = corpus_load(path);
 	autofree char *out = NULL, *why = NULL;
 	struct dom_def *def;
 	int rc;
@@ -112,7 +73,7 @@ static void test_good_document_dumpxml_passes_virt_xml_validate(void **state)
 	out = dom_format_xml(def, DOM_FORMAT_INACTIVE);
 	dom_def_free(def);
 	assert_non_null(out);
-	rc = virt_xml_validate(out, &why);
+	rc = corpus_virt_xml_validate(out, "domain", &why);
 	if (rc < 0)
 		skip(); /* libvirt-clients is in scripts/deps.sh; only a bare machine lacks it */
 	if (rc > 0)
@@ -211,7 +172,7 @@ static int check_libvirt_agrees(const char *label, const struct dom_def *def, co
 	snprintf(cmd, sizeof(cmd), "virsh -q -c test://%s 'define %s; dumpxml --inactive %s' >%s 2>&1",
 		 node, tmp, raw ? def->name : uuid, log);
 	rc = system(cmd);
-	theirs = load(log);
+	theirs = corpus_load(log);
 	unlink(tmp);
 	unlink(log);
 	unlink(node);
@@ -243,7 +204,7 @@ static int check_libvirt_agrees(const char *label, const struct dom_def *def, co
 static void test_good_document_libvirt_parser_agrees(void **state)
 {
 	const char *path = *state;
-	autofree char *xml = load(path);
+	autofree char *xml = corpus_load(path);
 	struct dom_def *def = parse_str(xml, DOM_PARSE_VALIDATE);
 	int rc;
 
@@ -258,7 +219,7 @@ static void test_good_document_libvirt_parser_agrees(void **state)
 static void test_good_document_libvirt_reads_it_as_vireo_does(void **state)
 {
 	const char *path = *state;
-	autofree char *xml = load(path);
+	autofree char *xml = corpus_load(path);
 	struct dom_def *def = parse_str(xml, DOM_PARSE_VALIDATE);
 	int rc;
 
@@ -273,7 +234,7 @@ static void test_good_document_libvirt_reads_it_as_vireo_does(void **state)
 static void test_bad_document_is_refused_naming_its_problem(void **state)
 {
 	const char *path = *state;
-	autofree char *xml = load(path);
+	autofree char *xml = corpus_load(path);
 	char expect[512];
 	const char *start = strstr(xml, "<!-- expect: "), *end;
 	struct dom_def *def;
@@ -437,7 +398,7 @@ static void test_full_document_fills_every_field(void **state)
 
 	(void)state;
 	snprintf(path, sizeof(path), "%s/good/full.xml", data_dir);
-	xml = load(path);
+	xml = corpus_load(path);
 	d = parse_str(xml, DOM_PARSE_VALIDATE);
 	if (!d)
 		fail_msg("%s", err_message());
@@ -551,7 +512,7 @@ static void test_copy_formats_identically_to_original(void **state)
 
 	(void)state;
 	snprintf(path, sizeof(path), "%s/good/full.xml", data_dir);
-	xml = load(path);
+	xml = corpus_load(path);
 	def = parse_str(xml, 0);
 	assert_non_null(def);
 	def->id = 12;
@@ -728,7 +689,7 @@ static void test_attach_device_adds_in_order_or_leaves_def_unchanged(void **stat
 	assert_non_null(strstr(err_message(), "line 1: <disk>: unknown attribute 'snapshot'"));
 	after = dom_format_xml(def, 0);
 	assert_string_equal(before, after);
-	if (virt_xml_validate(after, &why) > 0)
+	if (corpus_virt_xml_validate(after, "domain", &why) > 0)
 		fail_msg("after attach: %s\n%s", why, after);
 	dom_def_free(def);
 }
@@ -795,7 +756,7 @@ static void test_threads_parse_in_parallel_with_identical_results(void **state)
 
 	(void)state;
 	snprintf(path, sizeof(path), "%s/good/full.xml", data_dir);
-	xml = load(path);
+	xml = corpus_load(path);
 	def = parse_str(xml, DOM_PARSE_VALIDATE);
 	assert_non_null(def);
 	expect = dom_format_xml(def, DOM_FORMAT_INACTIVE);
@@ -1019,7 +980,7 @@ static void test_mutated_documents_never_crash_and_accepted_ones_round_trip(void
 		size_t olen;
 
 		snprintf(path, sizeof(path), "%s/good/%s", data_dir, files[f]);
-		orig = load(path);
+		orig = corpus_load(path);
 		olen = strlen(orig);
 		for (int round = 0; round < rounds; round++) {
 			size_t cap = olen + 256, len = olen;
@@ -1049,7 +1010,7 @@ static void test_mutated_documents_never_crash_and_accepted_ones_round_trip(void
 					autofree char *why = NULL;
 					char label[128];
 
-					if (virt_xml_validate(a, &why) > 0)
+					if (corpus_virt_xml_validate(a, "domain", &why) > 0)
 						fail_msg("%s round %d: virt-xml-validate refused:\n%s\n%s",
 							 files[f], round, why, a);
 					snprintf(label, sizeof(label), "%s round %d", files[f], round);
@@ -1078,71 +1039,6 @@ static void test_mutated_documents_never_crash_and_accepted_ones_round_trip(void
 }
 
 /* ---- corpus walking ---- */
-
-struct corpus {
-	struct CMUnitTest *tests;
-	size_t n, cap;
-};
-
-static int add_case(struct corpus *c, const char *name, CMUnitTestFunction fn, char *path)
-{
-	struct CMUnitTest *t;
-
-	if (c->n == c->cap) {
-		c->cap = c->cap ? c->cap * 2 : 64;
-		t = realloc(c->tests, c->cap * sizeof(*t));
-		if (!t)
-			return -1;
-		c->tests = t;
-	}
-	c->tests[c->n++] = (struct CMUnitTest){ .name = name, .test_func = fn, .initial_state = path };
-	return 0;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Each corpus file becomes named test cases, so a failure says which file. */
-static int add_corpus(struct corpus *c, const char *sub, const char *const *labels,
-		      const CMUnitTestFunction *fns, size_t nfns)
-{
-	char dir[512], *names[512];
-	size_t n = 0;
-	DIR *d;
-	struct dirent *e;
-
-	snprintf(dir, sizeof(dir), "%s/%s", data_dir, sub);
-	d = opendir(dir);
-	if (!d) {
-		fprintf(stderr, "cannot open corpus %s\n", dir);
-		return -1;
-	}
-	while ((e = readdir(d)) && n < ARRAY_SIZE(names)) {
-		size_t l = strlen(e->d_name);
-
-		if (l > 4 && !strcmp(e->d_name + l - 4, ".xml"))
-			names[n++] = strdup(e->d_name);
-	}
-	closedir(d);
-	qsort(names, n, sizeof(names[0]), cmp_str);
-	for (size_t i = 0; i < n; i++) {
-		for (size_t f = 0; f < nfns; f++) {
-			char *path = malloc(strlen(dir) + strlen(names[i]) + 2);
-			char *label = malloc(strlen(sub) + strlen(names[i]) + strlen(labels[f]) + 8);
-
-			if (!path || !label)
-				return -1;
-			sprintf(path, "%s/%s", dir, names[i]);
-			sprintf(label, "%s/%s: %s", sub, names[i], labels[f]);
-			if (add_case(c, label, fns[f], path) < 0)
-				return -1;
-		}
-		free(names[i]);
-	}
-	return (int)n;
-}
 
 int main(int argc, char **argv)
 {
@@ -1192,10 +1088,10 @@ int main(int argc, char **argv)
 	if (argc > 1)
 		data_dir = argv[1];
 	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++)
-		if (add_case(&c, fixed[i].name, fixed[i].test_func, NULL) < 0)
+		if (corpus_add_case(&c, fixed[i].name, fixed[i].test_func, NULL) < 0)
 			return 1;
-	ngood = add_corpus(&c, "good", good_labels, good_fns, ARRAY_SIZE(good_fns));
-	nbad = add_corpus(&c, "bad", bad_labels, bad_fns, ARRAY_SIZE(bad_fns));
+	ngood = corpus_add_dir(&c, data_dir, "good", good_labels, good_fns, ARRAY_SIZE(good_fns));
+	nbad = corpus_add_dir(&c, data_dir, "bad", bad_labels, bad_fns, ARRAY_SIZE(bad_fns));
 	/* an empty or missing corpus must fail, not pass vacuously */
 	if (ngood < 5 || nbad < 20) {
 		fprintf(stderr, "corpus too small or missing in %s (good %d, bad %d)\n", data_dir, ngood, nbad);

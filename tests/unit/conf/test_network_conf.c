@@ -8,31 +8,16 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "common/error.h"
 #include "common/util.h"
+#include "corpus.h"
 #include "conf/network_conf.h"
 
 static const char *data_dir = "data-network";
-
-static char *load(const char *path)
-{
-	uint8_t *data = NULL;
-	size_t len = 0;
-	char *text;
-
-	if (read_file_all(path, 4 << 20, &data, &len) < 0)
-		fail_msg("cannot read %s: %s", path, err_message());
-	text = realloc(data, len + 1);
-	assert_non_null(text);
-	text[len] = '\0';
-	return text;
-}
 
 static struct netconf_def *parse_str(const char *xml)
 {
@@ -44,7 +29,7 @@ static struct netconf_def *parse_str(const char *xml)
 static void test_good_document_round_trip_is_stable(void **state)
 {
 	const char *path = *state;
-	autofree char *xml = load(path);
+	autofree char *xml = corpus_load(path);
 	autofree char *out1 = NULL, *out2 = NULL;
 	struct netconf_def *def, *again;
 
@@ -64,35 +49,10 @@ static void test_good_document_round_trip_is_stable(void **state)
 	netconf_def_free(again);
 }
 
-/* 0 valid, 1 refused (*why = the tool's output), -1 tool missing. */
-static int virt_xml_validate(const char *xml, char **why)
-{
-	char tmp[] = "/tmp/vireo-netconf-XXXXXX", log[] = "/tmp/vireo-netconf-log-XXXXXX", cmd[256];
-	int fd, logfd, rc;
-	FILE *f;
-
-	if (system("command -v virt-xml-validate >/dev/null 2>&1") != 0)
-		return -1;
-	fd = mkstemp(tmp);
-	logfd = mkstemp(log);
-	assert_true(fd >= 0 && logfd >= 0);
-	close(logfd);
-	f = fdopen(fd, "w");
-	assert_non_null(f);
-	assert_true(fputs(xml, f) >= 0);
-	fclose(f);
-	snprintf(cmd, sizeof(cmd), "virt-xml-validate %s network >%s 2>&1", tmp, log);
-	rc = system(cmd);
-	*why = rc ? load(log) : NULL;
-	unlink(tmp);
-	unlink(log);
-	return rc ? 1 : 0;
-}
-
 static void test_good_document_dumpxml_passes_virt_xml_validate(void **state)
 {
 	const char *path = *state;
-	autofree char *xml = load(path);
+	autofree char *xml = corpus_load(path);
 	autofree char *out = NULL, *why = NULL;
 	struct netconf_def *def;
 	int rc;
@@ -103,7 +63,7 @@ static void test_good_document_dumpxml_passes_virt_xml_validate(void **state)
 	out = netconf_format_xml(def, 0);
 	netconf_def_free(def);
 	assert_non_null(out);
-	rc = virt_xml_validate(out, &why);
+	rc = corpus_virt_xml_validate(out, "network", &why);
 	if (rc < 0)
 		skip(); /* libvirt-clients is in scripts/deps.sh; only a bare machine lacks it */
 	if (rc > 0)
@@ -113,7 +73,7 @@ static void test_good_document_dumpxml_passes_virt_xml_validate(void **state)
 static void test_bad_document_is_refused_naming_its_problem(void **state)
 {
 	const char *path = *state;
-	autofree char *xml = load(path);
+	autofree char *xml = corpus_load(path);
 	char expect[512];
 	const char *start = strstr(xml, "<!-- expect: "), *end;
 	struct netconf_def *def;
@@ -273,70 +233,6 @@ static void test_too_many_hosts_are_refused(void **state)
 
 /* ---- corpus walking ---- */
 
-struct corpus {
-	struct CMUnitTest *tests;
-	size_t n, cap;
-};
-
-static int add_case(struct corpus *c, const char *name, CMUnitTestFunction fn, char *path)
-{
-	struct CMUnitTest *t;
-
-	if (c->n == c->cap) {
-		c->cap = c->cap ? c->cap * 2 : 64;
-		t = realloc(c->tests, c->cap * sizeof(*t));
-		if (!t)
-			return -1;
-		c->tests = t;
-	}
-	c->tests[c->n++] = (struct CMUnitTest){ .name = name, .test_func = fn, .initial_state = path };
-	return 0;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int add_corpus(struct corpus *c, const char *sub, const char *const *labels,
-		      const CMUnitTestFunction *fns, size_t nfns)
-{
-	char dir[512], *names[256];
-	size_t n = 0;
-	DIR *d;
-	struct dirent *e;
-
-	snprintf(dir, sizeof(dir), "%s/%s", data_dir, sub);
-	d = opendir(dir);
-	if (!d) {
-		fprintf(stderr, "cannot open corpus %s\n", dir);
-		return -1;
-	}
-	while ((e = readdir(d)) && n < ARRAY_SIZE(names)) {
-		size_t l = strlen(e->d_name);
-
-		if (l > 4 && !strcmp(e->d_name + l - 4, ".xml"))
-			names[n++] = strdup(e->d_name);
-	}
-	closedir(d);
-	qsort(names, n, sizeof(names[0]), cmp_str);
-	for (size_t i = 0; i < n; i++) {
-		for (size_t f = 0; f < nfns; f++) {
-			char *path = malloc(strlen(dir) + strlen(names[i]) + 2);
-			char *label = malloc(strlen(sub) + strlen(names[i]) + strlen(labels[f]) + 8);
-
-			if (!path || !label)
-				return -1;
-			sprintf(path, "%s/%s", dir, names[i]);
-			sprintf(label, "%s/%s: %s", sub, names[i], labels[f]);
-			if (add_case(c, label, fns[f], path) < 0)
-				return -1;
-		}
-		free(names[i]);
-	}
-	return (int)n;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct CMUnitTest fixed[] = {
@@ -360,10 +256,10 @@ int main(int argc, char **argv)
 	if (argc > 1)
 		data_dir = argv[1];
 	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++)
-		if (add_case(&c, fixed[i].name, fixed[i].test_func, NULL) < 0)
+		if (corpus_add_case(&c, fixed[i].name, fixed[i].test_func, NULL) < 0)
 			return 1;
-	ngood = add_corpus(&c, "good", good_labels, good_fns, ARRAY_SIZE(good_fns));
-	nbad = add_corpus(&c, "bad", bad_labels, bad_fns, ARRAY_SIZE(bad_fns));
+	ngood = corpus_add_dir(&c, data_dir, "good", good_labels, good_fns, ARRAY_SIZE(good_fns));
+	nbad = corpus_add_dir(&c, data_dir, "bad", bad_labels, bad_fns, ARRAY_SIZE(bad_fns));
 	/* an empty or missing corpus must fail, not pass vacuously */
 	if (ngood < 5 || nbad < 20) {
 		fprintf(stderr, "network corpus too small: %d good, %d bad\n", ngood, nbad);
