@@ -134,9 +134,12 @@ t_volume_upload_download_round_trip_streams() {
 	$VIREO vol-download data.img "$ROOT/out.bin" --pool p1 || return 1
 	expect_eq sha256 "$(sha256sum <"$ROOT/out.bin")" "$(sha256sum <"$ROOT/in.bin")" || return 1
 	expect_eq "volume sha256" "$(sha256sum <"$ROOT/pool1/data.img")" "$(sha256sum <"$ROOT/in.bin")" || return 1
-	# streamed, not buffered: the daemon stays far below the volume size
+	# streamed, not buffered: the daemon stays far below the volume size (not measurable under
+	# ASan, whose quarantine keeps freed chunks)
 	rss=$(awk '/^VmHWM/ {print $2}' "/proc/$DPID/status")
-	[ "$rss" -lt $((64 * 1024)) ] || { log "vireod peak RSS $rss KiB for a $mb MiB transfer"; return 1; }
+	if ! ldd "$VIREOD" 2>/dev/null | grep -q libasan; then
+		[ "$rss" -lt $((64 * 1024)) ] || { log "vireod peak RSS $rss KiB for a $mb MiB transfer"; return 1; }
+	fi
 	# offset and length
 	printf 'HELLO' >"$ROOT/hello"
 	$VIREO vol-upload data.img "$ROOT/hello" --pool p1 --offset 1000 || return 1

@@ -245,5 +245,10 @@ int main(int argc, char **argv)
 	add_dir(&tests, &n, "vol/bad", test_bad_volume_is_refused_naming_the_problem, "bad vol");
 	rc = _cmocka_run_group_tests("pool corpus", tests, n, NULL, NULL);
 	rc |= cmocka_run_group_tests(fixed, NULL, NULL);
+	for (size_t i = 0; i < n; i++) {
+		free((char *)tests[i].name);
+		free(tests[i].initial_state);
+	}
+	free(tests);
 	return rc;
 }
