@@ -1,6 +1,6 @@
 /* The vireo CLI's domain commands, in virsh's shape: list, define, undefine,
  * start, shutdown, destroy, reboot, suspend, resume, dominfo, domstate, dumpxml,
- * edit, domstats, autostart, domid, domuuid. */
+ * edit, domstats, autostart, domid, domuuid, qemu-agent-command. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -543,6 +543,53 @@ static int cmd_domuuid(struct vsh *vsh, struct vsh_args *a)
 	return vsh_check_unused(a, "domuuid");
 }
 
+/* virsh qemu-agent-command: the agent's JSON answer on stdout, as virsh prints it. */
+static int cmd_qemu_agent_command(struct vsh *vsh, struct vsh_args *a)
+{
+	const char *t = vsh_option(a, "timeout"), *cmd;
+	bool pretty = vsh_flag(a, "--pretty");
+	vireo_domain *d;
+	char *answer, *end;
+	long timeout = 0;
+
+	if (t) {
+		errno = 0;
+		timeout = strtol(t, &end, 10);
+		if (errno || *end || end == t || timeout < 1 || timeout > 3600) {
+			fprintf(stderr, "error: --timeout '%s': use 1 to 3600 seconds\n", t);
+			return -1;
+		}
+	}
+	d = vsh_domain(vsh, a);
+	if (!d)
+		return -1;
+	cmd = vsh_value(a, "cmd");
+	if (!cmd) {
+		fprintf(stderr, "error: command 'qemu-agent-command' requires <cmd> option\n");
+		vireo_domain_free(d);
+		return -1;
+	}
+	if (vsh_check_unused(a, "qemu-agent-command") < 0) {
+		vireo_domain_free(d);
+		return -1;
+	}
+	answer = vireo_domain_qemu_agent_command(d, cmd, (int)timeout, 0);
+	vireo_domain_free(d);
+	if (!answer) {
+		vsh_error("Failed to run agent command");
+		return -1;
+	}
+	if (pretty) {
+		json_object *o = json_tokener_parse(answer);
+		printf("%s\n", o ? json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY) : answer);
+		json_object_put(o);
+	} else {
+		printf("%s\n", answer);
+	}
+	free(answer);
+	return 0;
+}
+
 const struct vsh_cmd vsh_domain_cmds[] = {
 	{ "list", cmd_list, "list [--all] [--inactive] [--name] [--uuid] [--json]", "list domains" },
 	{ "define", cmd_define, "define <file>", "define (but don't start) a domain from an XML file" },
@@ -561,5 +608,7 @@ const struct vsh_cmd vsh_domain_cmds[] = {
 	{ "autostart", cmd_autostart, "autostart <domain> [--disable]", "autostart a domain" },
 	{ "domid", cmd_domid, "domid <domain>", "convert a domain name or UUID to domain id" },
 	{ "domuuid", cmd_domuuid, "domuuid <domain>", "convert a domain name or id to domain UUID" },
+	{ "qemu-agent-command", cmd_qemu_agent_command, "qemu-agent-command <domain> <cmd> [--timeout <seconds>] [--pretty]",
+	  "run a guest agent command (a JSON object) and print its answer" },
 	{ NULL, NULL, NULL, NULL },
 };

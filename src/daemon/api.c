@@ -338,6 +338,72 @@ static void h_action(struct api_req *r)
 	api_reply_error(r, 404, "not-found", "no such action");
 }
 
+static void api_agent_done(void *opaque, json_object *reply)
+{
+	struct api_pending *p = opaque;
+	struct api_req r = { .vd = p->vd, .msg = p->msg };
+	json_object *e, *cls = NULL, *desc = NULL;
+
+	if (p->gone) {
+		/* nobody to tell */
+	} else if (!reply) {
+		api_reply_err(&r);
+	} else if (json_object_object_get_ex(reply, "error", &e)) {
+		char *m;
+		json_object_object_get_ex(e, "class", &cls);
+		json_object_object_get_ex(e, "desc", &desc);
+		m = g_strdup_printf("guest agent of domain '%s': %s: %s", p->name,
+				    cls ? json_object_get_string(cls) : "Error",
+				    desc ? json_object_get_string(desc) : "no description");
+		api_reply_error(&r, 400, "agent-error", m);
+		g_free(m);
+	} else {
+		api_reply_json(&r, 200, json_object_get(reply));
+	}
+	api_pending_done(p);
+}
+
+/* POST /v1/domains/NAME/agent?timeout=SECONDS with the command as the body:
+ * virsh qemu-agent-command through the domain's org.qemu.guest_agent.0 channel. */
+static void h_agent(struct api_req *r)
+{
+	struct vdom *d = api_domain(r);
+	const char *t = r->query ? g_hash_table_lookup(r->query, "timeout") : NULL;
+	const char *path;
+	struct api_pending *p;
+	guint64 timeout = 5;
+
+	if (!d)
+		return;
+	if (t && (!g_ascii_string_to_unsigned(t, 10, 1, 3600, &timeout, NULL))) {
+		api_reply_error(r, 400, "invalid-argument", "timeout must be 1 to 3600 seconds");
+		return;
+	}
+	if (!r->body_len) {
+		api_reply_error(r, 400, "invalid-argument", "the body must be the agent command, a JSON object");
+		return;
+	}
+	if (d->state != VDOM_RUNNING || !d->live) {
+		err_set(ERR_BUSY, "domain '%s' is not running", vdom_def(d)->name);
+		api_reply_err(r);
+		return;
+	}
+	path = vdom_channel_path(d, "org.qemu.guest_agent.0");
+	if (!path) {
+		err_set(ERR_INVALID, "domain '%s' has no guest agent channel (<channel type='unix'> with "
+			"<target type='virtio' name='org.qemu.guest_agent.0'/>)", vdom_def(d)->name);
+		api_reply_err(r);
+		return;
+	}
+	p = api_pending_new(r, vdom_def(d)->name);
+	if (agent_command(path, r->body, r->body_len, (int)timeout * 1000, api_agent_done, p) < 0) {
+		api_pending_free(p);
+		api_reply_err(r);
+		return;
+	}
+	api_pending_wait(p);
+}
+
 static void h_events(struct api_req *r)
 {
 	if (!r->websocket)
@@ -384,6 +450,7 @@ static const struct api_route {
 	{ "GET", 4, { "v1", "domains", "*", "stats" }, h_stats },
 	{ "PUT", 4, { "v1", "domains", "*", "autostart" }, h_autostart },
 	{ "POST", 5, { "v1", "domains", "*", "actions", "*" }, h_action },
+	{ "POST", 4, { "v1", "domains", "*", "agent" }, h_agent },
 	{ "GET", 2, { "v1", "events" }, h_events },
 	{ "GET", 4, { "v1", "domains", "*", "console" }, h_console },
 	{ "GET", 2, { "v1", "pools" }, apipool_list },

@@ -118,6 +118,8 @@ int vdom_reboot(struct vdom *d, vdom_done_fn done, void *opaque);
 int vdom_suspend(struct vdom *d, vdom_done_fn done, void *opaque);
 int vdom_resume(struct vdom *d, vdom_done_fn done, void *opaque);
 int vdom_set_autostart(struct vdom *d, bool on);
+/* The host socket of a running domain's <channel> whose target name is port; NULL if none. */
+const char *vdom_channel_path(struct vdom *d, const char *port);
 const char *vdom_state_name(enum vdom_state s);
 const struct dom_def *vdom_def(const struct vdom *d);  /* live if running, else persistent */
 json_object *vdom_info_json(struct vdom *d);
@@ -125,6 +127,15 @@ json_object *vdom_info_json(struct vdom *d);
  * may be before vdom_stats returns when there is nothing to ask. */
 void vdom_stats(struct vdom *d, vdom_stats_fn cb, void *opaque);
 void vd_free(struct vd *vd);
+
+/* agent.c: one guest agent command over a channel socket, on the main loop.
+ * reply is the agent's answer object (borrowed: {"return":...} or {"error":...}),
+ * or NULL with the error recorded (no answer in time, socket closed, ...). */
+typedef void (*agent_done_fn)(void *opaque, json_object *reply);
+/* command: a JSON object with "execute" (len bytes, need not end in NUL).
+ * -1 + error at once (done not called), else done runs once, later. */
+int agent_command(const char *path, const char *command, size_t len, int timeout_ms,
+		  agent_done_fn done, void *opaque);
 
 /* console.c: the serial console relay (WebSocket clients). */
 typedef struct _SoupWebsocketConnection SoupWebsocketConnection;

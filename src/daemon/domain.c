@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 
 #include "common/error.h"
 #include "common/log.h"
@@ -408,9 +409,54 @@ static int vdom_device_args(struct dom_def *def, GPtrArray *args)
 	}
 	if (def->nhostdevs)
 		return err_set(ERR_UNSUPPORTED, "domain '%s': <hostdev> cannot be honoured yet", def->name);
-	if (def->nchannels)
-		return err_set(ERR_UNSUPPORTED, "domain '%s': <channel> cannot be honoured yet", def->name);
 	return 0;
+}
+
+/* vireo-vmm's virtio-console named ports (at most 6 besides the console). */
+#define VDOM_MAX_CHANNELS 6
+
+/* Where a channel without a source path listens, as libvirt picks one: in the
+ * domain's run directory, named after the port. */
+static char *vdom_channel_auto_path(struct vdom *d, const char *dom, const char *port)
+{
+	return g_strdup_printf("%s/%s.chan.%s", d->vd->paths.run_domains_dir, dom, port);
+}
+
+/* --channel name=,path= for each <channel type='unix'>: vireo-vmm listens on
+ * the path (mode='bind'); a missing path is picked here and kept in the live
+ * definition, so the live dumpxml and the status file show it. */
+static int vdom_channel_args(struct vdom *d, struct dom_def *live, GPtrArray *args)
+{
+	if (live->nchannels > VDOM_MAX_CHANNELS)
+		return err_set(ERR_UNSUPPORTED, "domain '%s': vireo-vmm has at most %d <channel>s, not %zu",
+			live->name, VDOM_MAX_CHANNELS, live->nchannels);
+	for (size_t i = 0; i < live->nchannels; i++) {
+		struct dom_channel *c = &live->channels[i];
+
+		if (c->mode != DOM_CHANNEL_BIND)
+			return err_set(ERR_UNSUPPORTED, "domain '%s': channel '%s': <source mode='connect'> cannot "
+				"be honoured: vireo-vmm listens (mode='bind')", live->name, c->name);
+		if (!c->path)
+			c->path = vdom_channel_auto_path(d, live->name, c->name);
+		if (strlen(c->path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+			return err_set(ERR_INVALID, "domain '%s': channel '%s': socket path %s is too long for a "
+				"unix socket", live->name, c->name, c->path);
+		if (vdom_plain_value(live, "channel path", c->path) < 0 ||
+		    vdom_plain_value(live, "channel name", c->name) < 0)
+			return -1;
+		g_ptr_array_add(args, g_strdup("--channel"));
+		g_ptr_array_add(args, g_strdup_printf("name=%s,path=%s", c->name, c->path));
+	}
+	return 0;
+}
+
+/* The socket of the channel named `port` of a running domain (the agent's). */
+const char *vdom_channel_path(struct vdom *d, const char *port)
+{
+	for (size_t i = 0; d->live && i < d->live->nchannels; i++)
+		if (!strcmp(d->live->channels[i].name, port))
+			return d->live->channels[i].path;
+	return NULL;
 }
 
 static pid_t vdom_spawn(struct vdom *d, char **argv)
@@ -606,7 +652,7 @@ static int vdom_launch(struct vdom *d, const struct dom_def *from, bool restart,
 		g_ptr_array_add(argv, g_strdup("--cmdline"));
 		g_ptr_array_add(argv, g_strdup(live->os.cmdline));
 	}
-	if (vdom_device_args(live, argv) < 0) {
+	if (vdom_device_args(live, argv) < 0 || vdom_channel_args(d, live, argv) < 0) {
 		vdom_close_pass_fds();
 		g_ptr_array_free(argv, TRUE);
 		dom_def_free(live);

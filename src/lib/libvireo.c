@@ -634,6 +634,29 @@ char *vireo_domain_get_stats_json(vireo_domain *dom, unsigned int flags)
 	return ans.body;
 }
 
+char *vireo_domain_qemu_agent_command(vireo_domain *dom, const char *cmd, int timeout, unsigned int flags)
+{
+	autofree char *path = NULL;
+	struct http_answer ans;
+	char suffix[40] = "/agent";
+
+	vireo_reset_last_error();
+	if (!dom || !cmd || flags || timeout < 0) {
+		vireo_set_error(VIREO_ERR_INVALID_ARG, 0, "invalid-argument",
+				!dom ? "no domain" : !cmd ? "no agent command" : flags ? "unknown flags" :
+				"timeout must be 0 (default) or a number of seconds");
+		return NULL;
+	}
+	if (timeout > 0)
+		snprintf(suffix, sizeof(suffix), "/agent?timeout=%d", timeout);
+	path = dom_path(dom->uuid, suffix);
+	if (!path)
+		return NULL;
+	if (vireo_call(dom->conn, "POST", path, "application/json", cmd, strlen(cmd), &ans) < 0)
+		return NULL;
+	return ans.body;
+}
+
 const char *vireo_domain_get_name(const vireo_domain *dom)
 {
 	return dom ? dom->name : NULL;

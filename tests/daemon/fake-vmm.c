@@ -3,7 +3,10 @@
  * same commands and events, echoes its serial console, and lets a test act as the
  * guest: SIGUSR1 powers off, SIGUSR2 reboots, x-crash dies leaving its pidfile.
  * "fake.qmp_delay_ms=N" in the kernel command line makes it open QMP N ms late
- * (a slow VMM start, per domain). */
+ * (a slow VMM start, per domain). A --channel named org.qemu.guest_agent.0 is
+ * served by a fake guest agent: guest-sync(-delimited), guest-ping, guest-info,
+ * an error for anything else, no answer at all to guest-fake-hang; before each
+ * sync answer it sends a stale answer, as an earlier client may have left. */
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
@@ -25,6 +28,10 @@ static int cpus = 1;
 static volatile sig_atomic_t sig_poweroff, sig_reboot, sig_term;
 static char inbuf[65536];
 static size_t inlen;
+static const char *agent_path;
+static int agent_listen_fd = -1, agent_fd = -1;
+static char agent_buf[8192];
+static size_t agent_len;
 
 static int listen_unix(const char *path)
 {
@@ -90,6 +97,8 @@ static void clean_exit(int code)
 		unlink(qmp_path);
 	if (serial_path)
 		unlink(serial_path);
+	if (agent_path)
+		unlink(agent_path);
 	exit(code);
 }
 
@@ -183,6 +192,69 @@ static void handle_command(json_object *msg)
 	}
 }
 
+static void agent_write(const char *s)
+{
+	if (agent_fd >= 0 && write(agent_fd, s, strlen(s)) < 0) {
+		close(agent_fd);
+		agent_fd = -1;
+	}
+}
+
+static void agent_command(json_object *msg)
+{
+	json_object *ex, *args, *id;
+	const char *cmd = json_object_object_get_ex(msg, "execute", &ex) ? json_object_get_string(ex) : "";
+	char line[256];
+
+	if (!strcmp(cmd, "guest-sync") || !strcmp(cmd, "guest-sync-delimited")) {
+		long long v = json_object_object_get_ex(msg, "arguments", &args) &&
+			json_object_object_get_ex(args, "id", &id) ? json_object_get_int64(id) : 0;
+		agent_write("{\"return\": 7}\n");   /* stale, from "an earlier client" */
+		if (!strcmp(cmd, "guest-sync-delimited"))
+			agent_write("\xff");
+		snprintf(line, sizeof(line), "{\"return\": %lld}\n", v);
+		agent_write(line);
+	} else if (!strcmp(cmd, "guest-ping")) {
+		agent_write("{\"return\": {}}\n");
+	} else if (!strcmp(cmd, "guest-info")) {
+		agent_write("{\"return\": {\"version\": \"fake\", \"supported_commands\": []}}\n");
+	} else if (!strcmp(cmd, "guest-fake-hang")) {
+		/* no answer */
+	} else {
+		agent_write("{\"error\": {\"class\": \"CommandNotFound\", \"desc\": \"no such command\"}}\n");
+	}
+}
+
+/* Lines in from the agent socket (0xFF bytes reset the parser, as qemu-ga's). */
+static void agent_input(void)
+{
+	ssize_t got = read(agent_fd, agent_buf + agent_len, sizeof(agent_buf) - 1 - agent_len);
+	char *nl;
+
+	if (got <= 0) {
+		close(agent_fd);
+		agent_fd = -1;
+		agent_len = 0;
+		return;
+	}
+	agent_len += (size_t)got;
+	while (agent_fd >= 0 && (nl = memchr(agent_buf, '\n', agent_len))) {
+		size_t used = (size_t)(nl - agent_buf) + 1, start = 0;
+		*nl = 0;
+		for (size_t i = 0; i < used - 1; i++)
+			if ((unsigned char)agent_buf[i] == 0xff)
+				start = i + 1;
+		json_object *m = json_tokener_parse(agent_buf + start);
+		if (m)
+			agent_command(m);
+		json_object_put(m);
+		memmove(agent_buf, nl + 1, agent_len - used);
+		agent_len -= used;
+	}
+	if (agent_len == sizeof(agent_buf) - 1)
+		agent_len = 0;
+}
+
 static void on_signal(int sig)
 {
 	if (sig == SIGUSR1)
@@ -202,7 +274,8 @@ int main(int argc, char **argv)
 		{ "qmp", required_argument, NULL, 'q' }, { "name", required_argument, NULL, 'n' },
 		{ "pidfile", required_argument, NULL, 'p' }, { "no-reboot", no_argument, NULL, 'R' },
 		{ "markers", required_argument, NULL, 'M' }, { "disk", required_argument, NULL, 'd' },
-		{ "rng", no_argument, NULL, 'g' }, { "net", required_argument, NULL, 'N' }, { 0 },
+		{ "rng", no_argument, NULL, 'g' }, { "net", required_argument, NULL, 'N' },
+		{ "channel", required_argument, NULL, 'C' }, { 0 },
 	};
 	const char *kernel = NULL, *cmdline = NULL;
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -231,6 +304,15 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'a': cmdline = optarg; break;
+		case 'C':
+			/* name=NAME,path=PATH, as vireo-vmm takes it */
+			if (strncmp(optarg, "name=", 5) || !strstr(optarg, ",path=")) {
+				fprintf(stderr, "fake-vmm: --channel %s: want name=NAME,path=PATH\n", optarg);
+				return 2;
+			}
+			if (!strncmp(optarg + 5, "org.qemu.guest_agent.0,", 23))
+				agent_path = strstr(optarg, ",path=") + 6;
+			break;
 		case 'i': case 'm': case 'M': case 'g': case 'N': break;
 		default: return 2;
 		}
@@ -266,6 +348,8 @@ int main(int argc, char **argv)
 	}
 	if (qmp_path)
 		qmp_listen_fd = listen_unix(qmp_path);
+	if (agent_path)
+		agent_listen_fd = listen_unix(agent_path);
 	fprintf(stderr, "fake-vmm: %s running (%d vCPUs)\n", name, cpus);
 	for (;;) {
 		struct pollfd p[4];
@@ -289,6 +373,7 @@ int main(int argc, char **argv)
 		}
 		p[n++] = (struct pollfd){ .fd = qmp_fd >= 0 ? qmp_fd : qmp_listen_fd, .events = POLLIN };
 		p[n++] = (struct pollfd){ .fd = ser_fd >= 0 ? ser_fd : ser_listen_fd, .events = POLLIN };
+		p[n++] = (struct pollfd){ .fd = agent_fd >= 0 ? agent_fd : agent_listen_fd, .events = POLLIN };
 		r = poll(p, (nfds_t)n, 200);
 		if (r < 0 && errno != EINTR)
 			clean_exit(1);
@@ -335,6 +420,12 @@ int main(int argc, char **argv)
 				if (inlen == sizeof(inbuf) - 1)
 					inlen = 0;
 			}
+		}
+		if (p[2].fd >= 0 && (p[2].revents & (POLLIN | POLLHUP | POLLERR))) {
+			if (agent_fd < 0)
+				agent_fd = accept4(agent_listen_fd, NULL, NULL, SOCK_CLOEXEC);
+			else
+				agent_input();
 		}
 		if (p[1].fd >= 0 && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
 			if (ser_fd < 0) {
