@@ -98,11 +98,12 @@ int vnft_apply(const struct netconf_def *def)
 
 		if (def->forward_dev)
 			snprintf(out, sizeof(out), "oifname \"%s\" ", def->forward_dev);
-		/* libvirt's three rules: no NAT for multicast/broadcast, ports kept in 1024-65535 */
+		/* libvirt's rules: no NAT for multicast/broadcast, TCP (6) and UDP (17) ports kept in
+		 * 1024-65535; protocol numbers, not names, as /etc/protocols may be missing */
 		g_string_append_printf(s, "  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n"
 				       "    ip saddr %s/%u ip daddr 224.0.0.0/24 return\n"
 				       "    ip saddr %s/%u ip daddr 255.255.255.255 return\n"
-				       "    ip saddr %s/%u ip daddr != %s/%u %smeta l4proto { tcp, udp } masquerade to :1024-65535\n"
+				       "    ip saddr %s/%u ip daddr != %s/%u %smeta l4proto { 6, 17 } masquerade to :1024-65535\n"
 				       "    ip saddr %s/%u ip daddr != %s/%u %smasquerade\n  }\n",
 				       net, def->prefix, net, def->prefix, net, def->prefix, net, def->prefix, out,
 				       net, def->prefix, net, def->prefix, out);
