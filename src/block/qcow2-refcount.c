@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/error.h"
@@ -168,11 +169,36 @@ int qcow2_get_refcount(struct blk *b, uint64_t cluster, uint64_t *refcount)
 
 int qcow2_barrier(struct blk *b)
 {
-	if (b->cache == BLK_CACHE_UNSAFE)
-		return 0;
-	if (fdatasync(b->fd) < 0)
+	struct qcow2 *s = qcow2_state(b);
+
+	if (b->cache != BLK_CACHE_UNSAFE && fdatasync(b->fd) < 0)
 		return err_set_errno(ERR_IO, errno, "'%s': flush failed", b->filename);
+	s->unref_pending = false;
 	return 0;
+}
+
+int qcow2_extend_file(struct blk *b, uint64_t end)
+{
+	struct qcow2 *s = qcow2_state(b);
+	struct stat st;
+
+	if (end <= MAX(s->file_len, s->file_size))
+		return 0;
+	/* Ask the file itself: tables written past file_len have grown it, and a
+	 * truncation must never cut them off. */
+	if (fstat(b->fd, &st) < 0)
+		return err_set_errno(ERR_IO, errno, "cannot stat '%s'", b->filename);
+	if ((uint64_t)st.st_size < end && ftruncate(b->fd, (off_t)end) < 0)
+		return err_set_errno(ERR_IO, errno, "'%s': cannot extend the file", b->filename);
+	s->file_len = MAX(end, (uint64_t)st.st_size);
+	return 0;
+}
+
+/* Before a refcount falls: the table writes that dropped the references must
+ * be on disk first (one barrier covers a whole batch of frees). */
+static int unref_ordered(struct blk *b)
+{
+	return qcow2_state(b)->unref_pending ? qcow2_barrier(b) : 0;
 }
 
 int qcow2_update_refcount(struct blk *b, uint64_t start, uint64_t count, int64_t delta)
@@ -445,6 +471,12 @@ int qcow2_alloc_clusters(struct blk *b, uint64_t count, uint64_t *offset)
 	 * the next search starts after it instead of rescanning. */
 	if (s->free_hint == start)
 		s->free_hint = start + got;
+	/* A run past the end of the file: make the file that long before the
+	 * barrier, so that the length is on disk before any table points into the
+	 * run (else a power cut could leave references past the end of the file).
+	 * The room stays sparse; file_size still marks where written data ends. */
+	if (b->cache != BLK_CACHE_UNSAFE && qcow2_extend_file(b, (start + got) << s->cluster_bits) < 0)
+		return -1;
 	if (qcow2_barrier(b) < 0)
 		return -1;
 	*offset = start << s->cluster_bits;
@@ -458,7 +490,7 @@ int qcow2_free_clusters(struct blk *b, uint64_t offset, uint64_t count, bool pun
 	struct qcow2 *s = qcow2_state(b);
 	uint64_t c = offset >> s->cluster_bits;
 
-	if (qcow2_update_refcount(b, c, count, -1) < 0)
+	if (unref_ordered(b) < 0 || qcow2_update_refcount(b, c, count, -1) < 0)
 		return -1;
 	for (uint64_t i = 0; i < count; i++) {
 		uint64_t rc;
@@ -482,6 +514,8 @@ int qcow2_free_entry(struct blk *b, uint64_t l2e, bool punch)
 		uint64_t host, len;
 		qcow2_compressed_extent(s, l2e, &host, &len);
 		uint64_t c0 = host >> s->cluster_bits, c1 = (host + len - 1) >> s->cluster_bits;
+		if (unref_ordered(b) < 0)
+			return -1;
 		return qcow2_update_refcount(b, c0, c1 - c0 + 1, -1);
 	}
 	default:

@@ -313,7 +313,7 @@ static int qcow2_open_state(struct blk *b, bool for_repair)
 	b->opaque = s;
 	if (fstat(b->fd, &st) < 0)
 		return err_set_errno(ERR_IO, errno, "cannot stat '%s'", b->filename);
-	s->file_size = (uint64_t)st.st_size;
+	s->file_size = s->file_len = (uint64_t)st.st_size;
 	uint8_t h[112] = { 0 };
 	if (s->file_size < QCOW2_V2_HEADER_LEN)
 		return err_set(ERR_CORRUPT, "'%s': file is too short (%llu bytes) for a qcow2 header",
@@ -809,7 +809,8 @@ static int cow_l2(struct blk *b, uint64_t l1i, uint8_t **table, uint64_t *l2off)
 		goto fail;
 	s->l1[l1i] = nl2 | QCOW2_OFLAG_COPIED;
 	free(copy);
-	if (qcow2_update_refcount(b, old >> s->cluster_bits, 1, -1) < 0)
+	s->unref_pending = true;
+	if (qcow2_free_clusters(b, old, 1, false) < 0)
 		return -1;
 	*l2off = nl2;
 	*table = qcow2_l2_table(b, nl2);
@@ -857,8 +858,14 @@ static int get_l2_for_write(struct blk *b, uint64_t off, uint8_t **table, uint64
 static int set_l2_entries(struct blk *b, uint8_t *t, uint64_t l2off, uint64_t idx, const uint64_t *vals,
 			  uint64_t k)
 {
+	struct qcow2 *s = qcow2_state(b);
+
 	for (uint64_t i = 0; i < k; i++) {
-		uint64_t be = htobe64(vals[i]);
+		uint64_t be = htobe64(vals[i]), old = l2_get(t, idx + i);
+		enum qcow2_ctype ty = qcow2_entry_type(s, old);
+		if ((ty == QCOW2_NORMAL || ty == QCOW2_ZERO_ALLOC || ty == QCOW2_COMPRESSED) &&
+		    (old & QCOW2_L2E_OFFSET_MASK) != (vals[i] & QCOW2_L2E_OFFSET_MASK))
+			s->unref_pending = true;
 		memcpy(t + (idx + i) * 8, &be, 8);
 	}
 	return blk_fd_pwrite(b, t + idx * 8, k * 8, l2off + idx * 8);
@@ -950,13 +957,9 @@ static int write_allocating(struct blk *b, uint8_t *t, uint64_t l2off, uint64_t 
 		if (wr < 0)
 			goto out;
 	}
-	if (!tbuf && host + k * cs > s->file_size) {
-		/* Keep whole clusters inside the file so that the image end is clean. */
-		if (ftruncate(b->fd, (off_t)(host + k * cs)) < 0) {
-			err_set_errno(ERR_IO, errno, "'%s': cannot extend the file", b->filename);
-			goto out;
-		}
-	}
+	/* Keep whole clusters inside the file so that the image end is clean. */
+	if (!tbuf && qcow2_extend_file(b, host + k * cs) < 0)
+		goto out;
 	s->file_size = MAX(s->file_size, host + k * cs);
 	for (uint64_t i = 0; i < k; i++)
 		neu[i] = (host + i * cs) | QCOW2_OFLAG_COPIED;
@@ -1028,9 +1031,7 @@ static int qcow2_pwritev(struct blk *b, const struct iovec *iov, int cnt, uint64
 
 static int qcow2_flush(struct blk *b)
 {
-	if (fdatasync(b->fd) < 0)
-		return err_set_errno(ERR_IO, errno, "'%s': flush failed", b->filename);
-	return 0;
+	return qcow2_barrier(b);
 }
 
 enum zero_mode { ZM_DISCARD, ZM_ZERO_UNMAP, ZM_ZERO_KEEP, ZM_EMPTY };
@@ -1539,11 +1540,9 @@ static int preallocate(struct blk *b, enum blk_prealloc mode)
 		last_end = MAX(last_end, host + k * cs);
 		c += k;
 	}
-	if (last_end > s->file_size) {
-		if (ftruncate(b->fd, (off_t)last_end) < 0)
-			return err_set_errno(ERR_IO, errno, "'%s': cannot extend the file", b->filename);
-		s->file_size = last_end;
-	}
+	if (qcow2_extend_file(b, last_end) < 0)
+		return -1;
+	s->file_size = MAX(s->file_size, last_end);
 	return 0;
 }
 

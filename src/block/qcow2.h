@@ -89,13 +89,20 @@ struct qcow2 {
 	unsigned nexts;
 	struct qcow2_cache l2c, rbc;
 	uint64_t free_hint;          /* no free cluster below this index */
-	uint64_t file_size;          /* host file length in bytes, as we know it */
+	uint64_t file_size;          /* host file length in bytes, as we know it: everything
+	                              * written lies below it, the file reads zeros past it */
+	uint64_t file_len;           /* the file's real length: may run past file_size when
+	                              * room was made for clusters being allocated */
 	uint64_t end_cluster;        /* first cluster index past everything in use */
 	uint64_t resv_start, resv_count; /* clusters counted (refcount 1) not yet used */
 	uint8_t *cbuf;               /* last decompressed cluster */
 	uint64_t cbuf_entry;         /* its L2 entry, 0 = none */
 	uint8_t *cin;                /* compressed input staging buffer */
 	uint64_t comp_next;          /* byte offset for the next compressed cluster, 0 = none */
+	/* A table write has dropped references to host clusters since the last
+	 * barrier: their refcounts may only fall after the next one, or a power
+	 * cut could keep the reference and lose the refcount. */
+	bool unref_pending;
 };
 
 static inline struct qcow2 *qcow2_state(struct blk *b) { return b->opaque; }
@@ -123,6 +130,8 @@ int qcow2_release_reserve(struct blk *b);
 int qcow2_free_entry(struct blk *b, uint64_t l2e, bool punch);
 /* Decrement the refcount of a cluster run; punch holes for those reaching zero. */
 int qcow2_free_clusters(struct blk *b, uint64_t offset, uint64_t count, bool punch);
+/* Make the file at least end bytes long (never shorter), without writing. */
+int qcow2_extend_file(struct blk *b, uint64_t end);
 /* fdatasync so that earlier metadata writes reach the disk before later ones. */
 int qcow2_barrier(struct blk *b);
 int qcow2_check(struct blk *b, unsigned fix, struct blk_check_result *res,

@@ -11,80 +11,12 @@
 #include "block/block.h"
 #include "common/error.h"
 #include "common/util.h"
-
-enum op_kind { OP_WRITE, OP_ZERO, OP_DISCARD };
-struct op {
-	enum op_kind kind;
-	uint64_t off, len;
-	uint64_t seed;
-};
-
-static uint64_t mix(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ull;
-	x ^= x >> 33;
-	return x;
-}
-
-/* Operation n of a run: mostly writes of 512 B - 256 KiB, some zeroing and
- * cluster-aligned discards (so that the reference can model them as zeros). */
-static struct op gen_op(uint64_t seed, uint64_t n, uint64_t size, uint64_t cluster)
-{
-	uint64_t r = mix(seed * 1000003u + n + 1), r2 = mix(r);
-	struct op o = { .seed = r2 };
-	unsigned kind = r % 20;
-
-	o.len = (1 + (r2 % 512)) * 512;
-	if (r2 % 7 == 0)
-		o.len = 512 * (1 + (r2 >> 20) % 8);
-	o.off = ((r >> 16) % (size / 512)) * 512;
-	if (kind < 16) {
-		o.kind = OP_WRITE;
-	} else if (kind < 18) {
-		o.kind = OP_ZERO;
-	} else {
-		o.kind = OP_DISCARD;
-		o.off = ALIGN_DOWN(o.off, cluster);
-		o.len = ALIGN_UP(o.len, cluster);
-	}
-	if (o.off + o.len > size)
-		o.len = size - o.off;
-	return o;
-}
-
-static size_t op_buf_size(uint64_t cluster)
-{
-	return (size_t)(ALIGN_UP(512ull * 520, cluster) + cluster);
-}
-
-static void fill(uint8_t *buf, const struct op *o)
-{
-	for (uint64_t i = 0; i < o->len; i += 8) {
-		uint64_t v = mix(o->seed + (o->off + i) / 8);
-		memcpy(buf + i, &v, MIN(8, o->len - i));
-	}
-}
-
-static int apply_blk(struct blk *b, const struct op *o, uint8_t *buf)
-{
-	switch (o->kind) {
-	case OP_WRITE:
-		fill(buf, o);
-		return blk_pwrite(b, buf, o->len, o->off);
-	case OP_ZERO:
-		return blk_write_zeroes(b, o->off, o->len, (o->seed & 1) ? BLK_ZERO_MAY_UNMAP : 0);
-	default:
-		return blk_discard(b, o->off, o->len);
-	}
-}
+#include "blk_ops.h"
 
 static int apply_ref(int fd, const struct op *o, uint8_t *buf)
 {
 	if (o->kind == OP_WRITE)
-		fill(buf, o);
+		ops_fill(buf, o);
 	else
 		memset(buf, 0, o->len);
 	return pwrite(fd, buf, o->len, (off_t)o->off) == (ssize_t)o->len ? 0 : -1;
@@ -119,14 +51,14 @@ static int cmd_workload(char **argv)
 	if (!b || fd < 0)
 		return 2;
 	uint64_t size = blk_size(b), cl = cluster_of(b);
-	buf = malloc(op_buf_size(cl));
+	buf = malloc(ops_buf_size(cl));
 	if (!buf)
 		return 2;
 	for (uint64_t n = 0; n < count; n++) {
-		struct op o = gen_op(seed, n, size, cl);
+		struct op o = ops_gen(seed, n, size, cl);
 		if (!o.len)
 			continue;
-		if (apply_blk(b, &o, buf) < 0) {
+		if (ops_apply(b, &o, buf) < 0) {
 			fprintf(stderr, "blk-tool: op %llu: %s\n", (unsigned long long)n, err_message());
 			return 1;
 		}
@@ -153,12 +85,12 @@ static int cmd_crash_writer(char **argv)
 	setvbuf(stdout, NULL, _IONBF, 0);
 	uint64_t size = blk_size(b), cl = cluster_of(b);
 	const char *stop = getenv("BLK_TOOL_STOP_AFTER");   /* debugging: end cleanly after n ops */
-	buf = malloc(op_buf_size(cl));
+	buf = malloc(ops_buf_size(cl));
 	if (!buf)
 		return 2;
 	for (uint64_t n = 0; !stop || n < strtoull(stop, NULL, 0); n++) {
-		struct op o = gen_op(seed, n, size, cl);
-		if (o.len && apply_blk(b, &o, buf) < 0) {
+		struct op o = ops_gen(seed, n, size, cl);
+		if (o.len && ops_apply(b, &o, buf) < 0) {
 			fprintf(stderr, "blk-tool: op %llu: %s\n", (unsigned long long)n, err_message());
 			return 1;
 		}
@@ -185,15 +117,15 @@ static int cmd_crash_verify(char **argv)
 	if (!b || fd < 0 || !a || !m)
 		return 2;
 	uint64_t size = blk_size(b), cl = cluster_of(b);
-	buf = malloc(op_buf_size(cl));
+	buf = malloc(ops_buf_size(cl));
 	if (!buf)
 		return 2;
 	for (long long n = 0; n <= last; n++) {
-		struct op o = gen_op(seed, (uint64_t)n, size, cl);
+		struct op o = ops_gen(seed, (uint64_t)n, size, cl);
 		if (o.len)
 			apply_ref(fd, &o, buf);
 	}
-	struct op o = gen_op(seed, (uint64_t)(last + 1), size, cl);
+	struct op o = ops_gen(seed, (uint64_t)(last + 1), size, cl);
 	if (o.len) {
 		if (blk_pread(b, buf, o.len, o.off) < 0) {
 			fprintf(stderr, "blk-tool: read: %s\n", err_message());
@@ -259,7 +191,7 @@ static int cmd_ops(char **argv)
 	uint64_t size = strtoull(argv[2], NULL, 0), cl = strtoull(argv[3], NULL, 0);
 
 	for (uint64_t n = 0; n < count; n++) {
-		struct op o = gen_op(seed, n, size, cl);
+		struct op o = ops_gen(seed, n, size, cl);
 		printf("%llu %s %llu +%llu flags %llu\n", (unsigned long long)n,
 		       o.kind == OP_WRITE ? "write" : o.kind == OP_ZERO ? "zero" : "discard",
 		       (unsigned long long)o.off, (unsigned long long)o.len, (unsigned long long)(o.seed & 1));
