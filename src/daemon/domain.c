@@ -330,7 +330,8 @@ static int vdom_device_args(struct dom_def *def, GPtrArray *args)
 		const char *path = k->path, *vol_format = NULL;
 		/* <disk type='volume'>: the pool's file, looked up at each start */
 		if (k->type == DOM_DISK_VOLUME) {
-			if (vpool_resolve_disk(k->pool, k->volume, &vol_path, &vol_format) < 0)
+			if (vpool_resolve_disk(k->pool, k->volume, k->format == DOM_DISK_FORMAT_DEFAULT ? NULL :
+					       dom_disk_format_name(k->format), &vol_path, &vol_format) < 0)
 				return err_prefix("domain '%s': disk '%s'", def->name, k->target_dev);
 			path = vol_path;
 		}

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -720,18 +721,53 @@ json_object *vvol_clone(struct vpool *p, const char *name, const char *new_name)
 	return vvol_info_json(p, new_name);
 }
 
-int vpool_resolve_disk(const char *pool, const char *volume, char **path, const char **format)
+/* Is `file` (absolute, or relative to the pool directory as qcow2 reads it) inside the pool? */
+static bool inside_pool(const struct vpool *p, const char *file)
 {
+	g_autofree char *abs = file[0] == '/' ? g_strdup(file) : g_strdup_printf("%s/%s", p->def->target_path, file);
+	g_autofree char *real = realpath(abs, NULL), *dir = realpath(p->def->target_path, NULL);
+	size_t n = dir ? strlen(dir) : 0;
+
+	return real && dir && !strncmp(real, dir, n) && real[n] == '/';
+}
+
+int vpool_resolve_disk(const char *pool, const char *volume, const char *declared, char **path,
+		       const char **format)
+{
+	struct blk_open_opts oo = { .read_only = true, .no_backing = true, .format = "qcow2" };
 	struct vpool *p = vpool_lookup(pool);
+	struct blk_info info;
 	const char *fmt = NULL;
+	struct blk *b;
 	char *vp;
+	int rc = 0;
 
 	if (!p)
 		return -1;
 	vp = vvol_path(p, volume);
 	if (!vp)
 		return -1;
+	if (declared) {
+		*path = vp;
+		*format = declared;
+		return 0;
+	}
 	if (blk_probe_format(vp, &fmt) < 0) {
+		g_free(vp);
+		return -1;
+	}
+	if (!strcmp(fmt, "qcow2")) {
+		b = blk_open(vp, &oo);
+		if (!b || blk_get_info(b, &info) < 0)
+			rc = -1;
+		else if (info.backing_file && !inside_pool(p, info.backing_file))
+			rc = err_set(ERR_PERMISSION, "volume '%s' of pool '%s' reads as qcow2 with backing file '%s' "
+				     "outside the pool: give the disk <driver type='qcow2'/> to use it as such",
+				     volume, pool, info.backing_file);
+		if (b)
+			blk_close(b);
+	}
+	if (rc < 0) {
 		g_free(vp);
 		return -1;
 	}

@@ -48,7 +48,11 @@ json_object *vvol_clone(struct vpool *p, const char *name, const char *new_name)
 /* The volume's path (g_free) after checking pool, name and that it is a regular file. */
 char *vvol_path(struct vpool *p, const char *name);
 
-/* <disk type='volume'>: the path and format of pool/volume for the VMM (path g_free'd). */
-int vpool_resolve_disk(const char *pool, const char *volume, char **path, const char **format);
+/* <disk type='volume'>: the path and format of pool/volume for the VMM (path g_free'd).
+ * `declared` is the disk's <driver type> (NULL: none). Without it the format is probed,
+ * and a probed qcow2 whose backing file lies outside the pool is refused: a raw volume's
+ * guest could have written that header to read any host file. */
+int vpool_resolve_disk(const char *pool, const char *volume, const char *declared, char **path,
+		       const char **format);
 
 #endif

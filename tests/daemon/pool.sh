@@ -167,6 +167,24 @@ t_domain_disk_volume_resolves_to_the_pool_file() {
 		{ log "VMM args: $cmd"; return 1; }
 	$VIREO dumpxml dvol | grep -q "<disk type='volume'" || return 1
 	$VIREO destroy dvol >/dev/null || return 1
+	# A raw volume whose guest wrote a qcow2 header naming a host file: not probed into a qcow2
+	echo secret >"$ROOT/secret"
+	$VIREO vol-create-as p1 evil.img 1M --format raw >/dev/null || return 1
+	"$build/src/cli/vireo-img" create -q -f qcow2 -b "$ROOT/secret" -F raw "$ROOT/pool1/evil.img" 1M ||
+		return 1
+	define devil "<devices>
+	  <disk type='volume' device='disk'><source pool='p1' volume='evil.img'/><target dev='vda' bus='virtio'/></disk>
+	</devices>" || return 1
+	out=$($VIREO start devil 2>&1) && { log "a probed qcow2 with a backing file outside the pool started"; return 1; }
+	grep -q "backing file '$ROOT/secret' outside the pool" <<<"$out" || { log "$out"; return 1; }
+	define draw "<devices>
+	  <disk type='volume' device='disk'><driver name='qemu' type='raw'/><source pool='p1' volume='evil.img'/>
+	  <target dev='vda' bus='virtio'/></disk>
+	</devices>" || return 1
+	$VIREO start draw >/dev/null || return 1
+	tr '\0' ' ' <"/proc/$(vmm_pid draw)/cmdline" | grep -qF -- "--disk path=$ROOT/pool1/evil.img,format=raw,id=vda" ||
+		{ log "VMM args: $(tr '\0' ' ' <"/proc/$(vmm_pid draw)/cmdline")"; return 1; }
+	$VIREO destroy draw >/dev/null || return 1
 	# a missing volume fails the start naming it
 	$VIREO vol-delete root.qcow2 --pool p1 >/dev/null || return 1
 	out=$($VIREO start dvol 2>&1) && { log "start without its volume succeeded"; return 1; }
