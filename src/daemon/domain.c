@@ -30,6 +30,7 @@
  * when the domain is removed under it. */
 struct vdom_op {
 	const char *what;          /* "starting", "being destroyed" */
+	bool starting;             /* a start (else a destroy) */
 	bool restart;              /* a start for on_poweroff/on_reboot/on_crash */
 	guint timer_id;
 	int64_t deadline;
@@ -38,6 +39,7 @@ struct vdom_op {
 };
 
 static void vdom_op_finish(struct vdom *d, int rc);
+static bool vdom_pid_alive(struct vdom *d);
 
 const char *vdom_state_name(enum vdom_state s)
 {
@@ -131,6 +133,10 @@ static void vdom_free(gpointer p)
 	struct vdom *d = p;
 
 	if (d->op) {
+		/* vireod stops with a start in flight: no status file was written yet, so
+		 * the next vireod could not re-adopt the VMM; it must not outlive us. */
+		if (d->op->starting && vdom_pid_alive(d))
+			kill(d->pid, SIGKILL);
 		err_set(ERR_INTERNAL, "domain '%s' was removed while %s", vdom_def(d)->name, d->op->what);
 		vdom_op_finish(d, -1);
 	}
@@ -690,6 +696,7 @@ static int vdom_launch(struct vdom *d, const struct dom_def *from, bool restart,
 	/* The live definition from now on, so the domain shows what is starting. */
 	d->live = live;
 	struct vdom_op *op = vdom_op_new(d, "starting", done, opaque);
+	op->starting = true;
 	op->restart = restart;
 	op->deadline = g_get_monotonic_time() + VDOM_START_TIMEOUT_US;
 	op->timer_id = g_timeout_add(VDOM_POLL_MS, vdom_start_poll, d);

@@ -219,6 +219,24 @@ static void loop_until(const volatile int *flag)
 		g_main_context_iteration(NULL, FALSE), g_usleep(1000);
 }
 
+/* A scripted server thread and a client connecting to it (not yet ready). */
+static struct qmpc *open_scripted(struct script *sc, pthread_t *t, struct seen *seen)
+{
+	struct qmpc *q;
+
+	start_server(sc, t);
+	q = qmpc_open(sc->path, 2000, on_ready, seen);
+	assert_non_null(q);
+	return q;
+}
+
+static void close_scripted(struct qmpc *q, struct script *sc, pthread_t t)
+{
+	qmpc_free(q);
+	pthread_join(t, NULL);
+	close(sc->listen_fd);
+}
+
 static void test_qmpc_answers_and_events_come_from_the_loop(void **state)
 {
 	struct script sc = { .event_first = true };
@@ -228,9 +246,7 @@ static void test_qmpc_answers_and_events_come_from_the_loop(void **state)
 	json_object *st;
 
 	(void)state;
-	start_server(&sc, &t);
-	q = qmpc_open(sc.path, 2000, on_ready, &seen);
-	assert_non_null(q);
+	q = open_scripted(&sc, &t, &seen);
 	assert_int_equal(seen.ready, 0);   /* the greeting comes later, on the loop */
 	/* Asked before the connection is ready: sent after qmp_capabilities. */
 	assert_int_equal(qmpc_call(q, "query-status", NULL, on_answer, &seen), 0);
@@ -254,9 +270,7 @@ static void test_qmpc_answers_and_events_come_from_the_loop(void **state)
 	assert_null(seen.ret);
 	assert_non_null(strstr(seen.error, "closed"));
 	assert_true(seen.closed);
-	qmpc_free(q);
-	pthread_join(t, NULL);
-	close(sc.listen_fd);
+	close_scripted(q, &sc, t);
 }
 
 static void test_qmpc_error_reply_names_class_and_description(void **state)
@@ -267,9 +281,7 @@ static void test_qmpc_error_reply_names_class_and_description(void **state)
 	struct qmpc *q;
 
 	(void)state;
-	start_server(&sc, &t);
-	q = qmpc_open(sc.path, 2000, on_ready, &seen);
-	assert_non_null(q);
+	q = open_scripted(&sc, &t, &seen);
 	loop_until(&seen.ready);
 	assert_int_equal(seen.ready, 1);
 	assert_int_equal(qmpc_call(q, "system_reset", NULL, on_answer, &seen), 0);
@@ -277,9 +289,7 @@ static void test_qmpc_error_reply_names_class_and_description(void **state)
 	assert_null(seen.ret);
 	assert_non_null(strstr(seen.error, "system_reset"));
 	assert_non_null(strstr(seen.error, "no way"));
-	qmpc_free(q);
-	pthread_join(t, NULL);
-	close(sc.listen_fd);
+	close_scripted(q, &sc, t);
 }
 
 static void test_qmpc_free_answers_waiting_calls(void **state)
@@ -290,9 +300,7 @@ static void test_qmpc_free_answers_waiting_calls(void **state)
 	struct qmpc *q;
 
 	(void)state;
-	start_server(&sc, &t);
-	q = qmpc_open(sc.path, 2000, on_ready, &seen);
-	assert_non_null(q);
+	q = open_scripted(&sc, &t, &seen);
 	assert_int_equal(qmpc_call(q, "query-status", NULL, on_answer, &seen), 0);
 	qmpc_free(q);
 	/* Answered at once, with the reason, and never again. */
