@@ -1,6 +1,6 @@
 /* The vireo CLI's domain commands, in virsh's shape: list, define, undefine,
  * start, shutdown, destroy, reboot, suspend, resume, dominfo, domstate, dumpxml,
- * edit, domstats, autostart, domid, domuuid, qemu-agent-command. */
+ * edit, domstats, autostart, domid, domuuid, qemu-agent-command, domifaddr. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -590,6 +590,88 @@ static int cmd_qemu_agent_command(struct vsh *vsh, struct vsh_args *a)
 	return 0;
 }
 
+static const char *jstr_or(json_object *o, const char *key, const char *dflt)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string) ?
+	       json_object_get_string(v) : dflt;
+}
+
+/* virsh domifaddr --source agent: the guest's interfaces from
+ * guest-network-get-interfaces, in virsh's layout (name and MAC on an
+ * interface's first line only, unless --full). */
+static int cmd_domifaddr(struct vsh *vsh, struct vsh_args *a)
+{
+	const char *source = vsh_option(a, "source"), *only = vsh_option(a, "interface");
+	bool full = vsh_flag(a, "--full"), json = vsh->json;
+	json_object *reply = NULL, *ifs;
+	vireo_domain *d;
+	char *answer;
+
+	if (!source || strcmp(source, "agent")) {
+		fprintf(stderr, "error: domifaddr: only --source agent is supported (the guest agent); "
+			"'%s' is not\n", source ? source : "lease");
+		return -1;
+	}
+	d = vsh_domain(vsh, a);
+	if (!d)
+		return -1;
+	if (vsh_check_unused(a, "domifaddr") < 0) {
+		vireo_domain_free(d);
+		return -1;
+	}
+	answer = vireo_domain_qemu_agent_command(d, "{\"execute\":\"guest-network-get-interfaces\"}", 0, 0);
+	vireo_domain_free(d);
+	if (!answer) {
+		vsh_error("Failed to query for interfaces addresses");
+		return -1;
+	}
+	reply = json_tokener_parse(answer);
+	free(answer);
+	if (!reply || !json_object_object_get_ex(reply, "return", &ifs) || !json_object_is_type(ifs, json_type_array)) {
+		fprintf(stderr, "error: the guest agent's answer to guest-network-get-interfaces is not a list\n");
+		json_object_put(reply);
+		return -1;
+	}
+	if (json) {
+		json_object *out = json_object_new_array();
+		for (size_t i = 0; i < json_object_array_length(ifs); i++) {
+			json_object *in = json_object_array_get_idx(ifs, i);
+			if (!only || !strcmp(only, jstr_or(in, "name", "")))
+				json_object_array_add(out, json_object_get(in));
+		}
+		print_json(out);
+		json_object_put(reply);
+		return 0;
+	}
+	printf(" %-10s %-17s    %-12s %s\n%s\n", "Name", "MAC address", "Protocol", "Address",
+	       "-------------------------------------------------------------------------------");
+	for (size_t i = 0; i < json_object_array_length(ifs); i++) {
+		json_object *in = json_object_array_get_idx(ifs, i), *addrs = NULL;
+		const char *name = jstr_or(in, "name", "-"), *mac = jstr_or(in, "hardware-address", "-");
+		size_t n;
+
+		if (only && strcmp(only, name))
+			continue;
+		json_object_object_get_ex(in, "ip-addresses", &addrs);
+		n = addrs && json_object_is_type(addrs, json_type_array) ? json_object_array_length(addrs) : 0;
+		if (!n)
+			printf(" %-10s %-17s    %-12s %s\n", name, mac, "N/A", "N/A");
+		for (size_t k = 0; k < n; k++) {
+			json_object *ad = json_object_array_get_idx(addrs, k), *pfx;
+			char addr[80];
+			snprintf(addr, sizeof(addr), "%s/%d", jstr_or(ad, "ip-address", "?"),
+				 json_object_object_get_ex(ad, "prefix", &pfx) ? json_object_get_int(pfx) : 0);
+			printf(" %-10s %-17s    %-12s %s\n", k == 0 || full ? name : "-", k == 0 || full ? mac : "-",
+			       jstr_or(ad, "ip-address-type", "?"), addr);
+		}
+	}
+	printf("\n");
+	json_object_put(reply);
+	return 0;
+}
+
 const struct vsh_cmd vsh_domain_cmds[] = {
 	{ "list", cmd_list, "list [--all] [--inactive] [--name] [--uuid] [--json]", "list domains" },
 	{ "define", cmd_define, "define <file>", "define (but don't start) a domain from an XML file" },
@@ -610,5 +692,7 @@ const struct vsh_cmd vsh_domain_cmds[] = {
 	{ "domuuid", cmd_domuuid, "domuuid <domain>", "convert a domain name or id to domain UUID" },
 	{ "qemu-agent-command", cmd_qemu_agent_command, "qemu-agent-command <domain> <cmd> [--timeout <seconds>] [--pretty]",
 	  "run a guest agent command (a JSON object) and print its answer" },
+	{ "domifaddr", cmd_domifaddr, "domifaddr <domain> --source agent [--interface <name>] [--full] [--json]",
+	  "the guest's network interfaces and addresses, from its guest agent" },
 	{ NULL, NULL, NULL, NULL },
 };

@@ -5,7 +5,7 @@
  * "fake.qmp_delay_ms=N" in the kernel command line makes it open QMP N ms late
  * (a slow VMM start, per domain). A --channel named org.qemu.guest_agent.0 is
  * served by a fake guest agent: guest-sync(-delimited), guest-ping, guest-info,
- * an error for anything else, no answer at all to guest-fake-hang; before each
+ * guest-network-get-interfaces (lo, eth0, dummy0), an error for anything else, no answer at all to guest-fake-hang; before each
  * sync answer it sends a stale answer, as an earlier client may have left. */
 #include <errno.h>
 #include <getopt.h>
@@ -218,6 +218,13 @@ static void agent_command(json_object *msg)
 		agent_write("{\"return\": {}}\n");
 	} else if (!strcmp(cmd, "guest-info")) {
 		agent_write("{\"return\": {\"version\": \"fake\", \"supported_commands\": []}}\n");
+	} else if (!strcmp(cmd, "guest-network-get-interfaces")) {
+		agent_write("{\"return\": [{\"name\": \"lo\", \"hardware-address\": \"00:00:00:00:00:00\", "
+			    "\"ip-addresses\": [{\"ip-address-type\": \"ipv4\", \"ip-address\": \"127.0.0.1\", \"prefix\": 8}, "
+			    "{\"ip-address-type\": \"ipv6\", \"ip-address\": \"::1\", \"prefix\": 128}]}, "
+			    "{\"name\": \"eth0\", \"hardware-address\": \"52:54:00:12:34:56\", \"ip-addresses\": "
+			    "[{\"ip-address-type\": \"ipv4\", \"ip-address\": \"192.168.122.50\", \"prefix\": 24}]}, "
+			    "{\"name\": \"dummy0\", \"hardware-address\": \"52:54:00:00:00:01\"}]}\n");
 	} else if (!strcmp(cmd, "guest-fake-hang")) {
 		/* no answer */
 	} else {
