@@ -136,7 +136,7 @@ char *vireo_domain_get_xml_desc(vireo_domain *dom, unsigned int flags);
 char *vireo_domain_get_stats_json(vireo_domain *dom, unsigned int flags);
 /* Run a QEMU guest agent command (cmd: a JSON object with "execute") through
  * the running domain's org.qemu.guest_agent.0 channel, waiting at most timeout
- * seconds (0: the daemon's default, 5 s); as virDomainQemuAgentCommand. The
+ * seconds (0: the daemon's default, 5 s; at most 50); as virDomainQemuAgentCommand. The
  * agent's answer ({"return": ...}) as JSON text, free() it; NULL with the
  * error set, an agent error included. flags: none yet, pass 0. */
 char *vireo_domain_qemu_agent_command(vireo_domain *dom, const char *cmd, int timeout, unsigned int flags);

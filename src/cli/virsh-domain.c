@@ -555,8 +555,8 @@ static int cmd_qemu_agent_command(struct vsh *vsh, struct vsh_args *a)
 	if (t) {
 		errno = 0;
 		timeout = strtol(t, &end, 10);
-		if (errno || *end || end == t || timeout < 1 || timeout > 3600) {
-			fprintf(stderr, "error: --timeout '%s': use 1 to 3600 seconds\n", t);
+		if (errno || *end || end == t || timeout < 1 || timeout > 50) {
+			fprintf(stderr, "error: --timeout '%s': use 1 to 50 seconds\n", t);
 			return -1;
 		}
 	}

@@ -375,8 +375,8 @@ static void h_agent(struct api_req *r)
 
 	if (!d)
 		return;
-	if (t && (!g_ascii_string_to_unsigned(t, 10, 1, 3600, &timeout, NULL))) {
-		api_reply_error(r, 400, "invalid-argument", "timeout must be 1 to 3600 seconds");
+	if (t && (!g_ascii_string_to_unsigned(t, 10, 1, 50, &timeout, NULL))) {
+		api_reply_error(r, 400, "invalid-argument", "timeout must be 1 to 50 seconds");
 		return;
 	}
 	if (!r->body_len) {

@@ -110,6 +110,8 @@ echo "E2E_METRIC daemon_agent_guest_ping_ms=$(( $(ms_now) - t1 )) ms"
 info=$("$vireo" qemu-agent-command l2 '{"execute":"guest-info"}' --timeout 60 2>&1)
 grep -q '"version"' <<<"$info" || die "qemu-agent-command guest-info answered: $info"
 echo "qemu-ga in L2 answers through vireod: $ping, guest-info $(grep -o '"version":"[^"]*"' <<<"$info")"
+"$vireo" domifaddr l2 --source agent > "$root/ifaddr" 2>&1 || die "domifaddr --source agent: $(cat "$root/ifaddr")"
+grep -q '^ lo  ' "$root/ifaddr" || die "domifaddr does not list the guest's lo: $(cat "$root/ifaddr")"
 
 "$vireo" suspend l2 >/dev/null && wait_state "paused (user)" 10
 sleep 0.5; before=$(grep -c '^TICK' "$root/console"); sleep 2; after=$(grep -c '^TICK' "$root/console")
