@@ -276,44 +276,72 @@ static int parse_pool(xmlNode *root, struct pool_def *def, unsigned int flags)
 	return 0;
 }
 
-struct pool_def *pool_def_parse(const char *xml, size_t len, unsigned int flags)
+/* How one document kind is read: pool and volume share the driver below. */
+struct doc_kind {
+	const char *root;
+	size_t size;
+	int (*parse)(xmlNode *root, void *def, unsigned int flags);
+	int (*validate)(const void *def);
+	void (*free)(void *def);
+};
+
+static void *parse_doc(const struct doc_kind *k, const char *xml, size_t len, unsigned int flags)
 {
-	xmlDocPtr doc = xmlu_parse(xml, len, "pool");
-	struct pool_def *def;
+	xmlDocPtr doc = xmlu_parse(xml, len, k->root);
+	void *def;
 	int rc;
 
 	if (!doc)
 		return NULL;
-	def = calloc(1, sizeof(*def));
+	def = calloc(1, k->size);
 	if (!def) {
 		xmlFreeDoc(doc);
 		err_set(ERR_NOMEM, "out of memory");
 		return NULL;
 	}
-	rc = parse_pool(xmlDocGetRootElement(doc), def, flags);
+	rc = k->parse(xmlDocGetRootElement(doc), def, flags);
 	xmlFreeDoc(doc);
 	if (rc == 0 && (flags & POOL_PARSE_VALIDATE))
-		rc = pool_def_validate(def);
+		rc = k->validate(def);
 	if (rc < 0) {
-		pool_def_free(def);
+		k->free(def);
 		return NULL;
 	}
 	return def;
 }
 
+static int pool_parse_root(xmlNode *root, void *def, unsigned int flags)
+{
+	return parse_pool(root, def, flags);
+}
+
+static int pool_validate_any(const void *def)
+{
+	return pool_def_validate(def);
+}
+
+static void pool_free_any(void *def)
+{
+	pool_def_free(def);
+}
+
+static const struct doc_kind pool_kind = {
+	"pool", sizeof(struct pool_def), pool_parse_root, pool_validate_any, pool_free_any,
+};
+
+struct pool_def *pool_def_parse(const char *xml, size_t len, unsigned int flags)
+{
+	return parse_doc(&pool_kind, xml, len, flags);
+}
+
+static void *pool_parse_any(const char *xml, size_t len, unsigned int flags)
+{
+	return pool_def_parse(xml, len, flags);
+}
+
 struct pool_def *pool_def_parse_file(const char *path, unsigned int flags)
 {
-	uint8_t *data = NULL;
-	size_t len = 0;
-	struct pool_def *def;
-
-	if (read_file_all(path, XMLU_MAX_INPUT, &data, &len) < 0)
-		return NULL;
-	def = pool_def_parse((const char *)data, len, flags);
-	free(data);
-	if (!def)
-		err_prefix("%s", path);
-	return def;
+	return xmlu_parse_file(path, pool_parse_any, flags);
 }
 
 /* An absolute, normalised path: no "." or ".." segment, no "//", no control character. */
@@ -527,29 +555,28 @@ static int parse_vol(xmlNode *root, struct vol_def *def, unsigned int flags)
 	return 0;
 }
 
+static int vol_parse_root(xmlNode *root, void *def, unsigned int flags)
+{
+	return parse_vol(root, def, flags);
+}
+
+static int vol_validate_any(const void *def)
+{
+	return vol_def_validate(def);
+}
+
+static void vol_free_any(void *def)
+{
+	vol_def_free(def);
+}
+
+static const struct doc_kind vol_kind = {
+	"volume", sizeof(struct vol_def), vol_parse_root, vol_validate_any, vol_free_any,
+};
+
 struct vol_def *vol_def_parse(const char *xml, size_t len, unsigned int flags)
 {
-	xmlDocPtr doc = xmlu_parse(xml, len, "volume");
-	struct vol_def *def;
-	int rc;
-
-	if (!doc)
-		return NULL;
-	def = calloc(1, sizeof(*def));
-	if (!def) {
-		xmlFreeDoc(doc);
-		err_set(ERR_NOMEM, "out of memory");
-		return NULL;
-	}
-	rc = parse_vol(xmlDocGetRootElement(doc), def, flags);
-	xmlFreeDoc(doc);
-	if (rc == 0 && (flags & POOL_PARSE_VALIDATE))
-		rc = vol_def_validate(def);
-	if (rc < 0) {
-		vol_def_free(def);
-		return NULL;
-	}
-	return def;
+	return parse_doc(&vol_kind, xml, len, flags);
 }
 
 int vol_def_validate(const struct vol_def *def)

@@ -503,30 +503,27 @@ json_object *vvol_list_json(struct vpool *p)
 	return arr;
 }
 
-json_object *vvol_info_json(struct vpool *p, const char *name)
+static struct vol_def *vol_describe_by_name(struct vpool *p, const char *name)
 {
 	g_autofree char *path = vvol_path(p, name);
-	struct vol_def *d;
-	json_object *o;
 
-	if (!path)
-		return NULL;
-	d = vol_describe(p, name, path);
-	o = vol_json(d);
+	return path ? vol_describe(p, name, path) : NULL;
+}
+
+json_object *vvol_info_json(struct vpool *p, const char *name)
+{
+	struct vol_def *d = vol_describe_by_name(p, name);
+	json_object *o = d ? vol_json(d) : NULL;
+
 	vol_def_free(d);
 	return o;
 }
 
 char *vvol_format_xml(struct vpool *p, const char *name)
 {
-	g_autofree char *path = vvol_path(p, name);
-	struct vol_def *d;
-	char *xml;
+	struct vol_def *d = vol_describe_by_name(p, name);
+	char *xml = d ? vol_def_format(d, 0) : NULL;
 
-	if (!path)
-		return NULL;
-	d = vol_describe(p, name, path);
-	xml = vol_def_format(d, 0);
 	vol_def_free(d);
 	return xml;
 }

@@ -15,35 +15,48 @@
 #include "lib/libvireo-internal.h"
 
 #define STREAM_CHUNK (256u * 1024)
-#define STREAM_MAX_HEADER 16384
+#define STREAM_MAX_HEADER 16384   /* of an answer */
+#define STREAM_MAX_HEAD 1024      /* of our request */
 
-int vireo_http_upload(vireo_conn *c, const char *path, int fd, uint64_t length,
-		      vireo_progress_cb progress, void *opaque, struct http_answer *ans)
+/* Connect and send a request head; *buf gets a chunk buffer. The socket, or -1
+ * with the public error set. */
+static int stream_start(vireo_conn *c, const char *head, int n, char **buf)
 {
-	autoclose int sock = -1;
-	autofree char *buf = NULL;
-	char head[1024];
-	uint64_t done = 0;
-	int n;
+	int sock;
 
-	n = snprintf(head, sizeof(head),
-		"PUT %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nUser-Agent: libvireo\r\n"
-		"Content-Type: application/octet-stream\r\nContent-Length: %llu\r\n\r\n", path,
-		(unsigned long long)length);
-	if (n < 0 || n >= (int)sizeof(head)) {
+	if (n < 0 || n >= STREAM_MAX_HEAD) {
 		vireo_set_error(VIREO_ERR_INVALID_ARG, 0, "invalid-argument", "request path too long");
 		return -1;
 	}
-	buf = malloc(STREAM_CHUNK);
-	if (!buf) {
+	*buf = malloc(STREAM_CHUNK + 1);
+	if (!*buf) {
 		vireo_set_error(VIREO_ERR_NO_MEMORY, 0, "no-memory", "out of memory");
 		return -1;
 	}
 	sock = http_connect(c->socket);
 	if (sock < 0 || http_send_all(sock, head, (size_t)n, c->socket) < 0) {
 		vireo_set_error_from_err();
+		if (sock >= 0)
+			close(sock);
 		return -1;
 	}
+	return sock;
+}
+
+int vireo_http_upload(vireo_conn *c, const char *path, int fd, uint64_t length,
+		      vireo_progress_cb progress, void *opaque, struct http_answer *ans)
+{
+	autoclose int sock = -1;
+	autofree char *buf = NULL;
+	char head[STREAM_MAX_HEAD];
+	uint64_t done = 0;
+
+	sock = stream_start(c, head, snprintf(head, sizeof(head),
+		"PUT %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nUser-Agent: libvireo\r\n"
+		"Content-Type: application/octet-stream\r\nContent-Length: %llu\r\n\r\n", path,
+		(unsigned long long)length), &buf);
+	if (sock < 0)
+		return -1;
 	while (done < length) {
 		size_t want = (size_t)MIN((uint64_t)STREAM_CHUNK, length - done);
 		ssize_t got = read(fd, buf, want);
@@ -124,28 +137,17 @@ int vireo_http_download(vireo_conn *c, const char *path, int fd, vireo_progress_
 {
 	autoclose int sock = -1;
 	autofree char *buf = NULL;
-	char head[1024], *hdr_end = NULL;
+	char head[STREAM_MAX_HEAD], *hdr_end = NULL;
 	size_t have = 0, off;
 	long long clen = -1;
 	uint64_t done = 0;
-	int n, status;
+	int status;
 
-	n = snprintf(head, sizeof(head),
-		"GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nUser-Agent: libvireo\r\n\r\n", path);
-	if (n < 0 || n >= (int)sizeof(head)) {
-		vireo_set_error(VIREO_ERR_INVALID_ARG, 0, "invalid-argument", "request path too long");
+	sock = stream_start(c, head, snprintf(head, sizeof(head),
+		"GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nUser-Agent: libvireo\r\n\r\n",
+		path), &buf);
+	if (sock < 0)
 		return -1;
-	}
-	buf = malloc(STREAM_CHUNK + 1);
-	if (!buf) {
-		vireo_set_error(VIREO_ERR_NO_MEMORY, 0, "no-memory", "out of memory");
-		return -1;
-	}
-	sock = http_connect(c->socket);
-	if (sock < 0 || http_send_all(sock, head, (size_t)n, c->socket) < 0) {
-		vireo_set_error_from_err();
-		return -1;
-	}
 	/* the header, then what came with it */
 	while (!hdr_end) {
 		ssize_t got;

@@ -272,14 +272,21 @@ int vireo_pool_get_info(vireo_pool *pool, vireo_pool_info *info, unsigned int fl
 	return 0;
 }
 
+/* The body of a GET (XML documents), or NULL with the error set. */
+static char *get_text(vireo_conn *conn, const char *url)
+{
+	struct http_answer ans;
+
+	if (!url || vireo_call(conn, "GET", url, NULL, NULL, 0, &ans) < 0)
+		return NULL;
+	return ans.body;
+}
+
 char *vireo_pool_get_xml_desc(vireo_pool *pool, unsigned int flags)
 {
 	autofree char *url = pool ? pool_url(pool->name, (flags & VIREO_XML_INACTIVE) ? "/xml?inactive=1" : "/xml") : NULL;
-	struct http_answer ans;
 
-	if (!url || vireo_call(pool->conn, "GET", url, NULL, NULL, 0, &ans) < 0)
-		return NULL;
-	return ans.body;
+	return get_text(pool ? pool->conn : NULL, url);
 }
 
 const char *vireo_pool_get_name(const vireo_pool *pool)
@@ -502,12 +509,9 @@ int vireo_vol_get_info(vireo_vol *vol, vireo_vol_info *info, unsigned int flags)
 char *vireo_vol_get_xml_desc(vireo_vol *vol, unsigned int flags)
 {
 	autofree char *url = vol ? vol_url(vol, "/xml") : NULL;
-	struct http_answer ans;
 
 	(void)flags;
-	if (!url || vireo_call(vol->conn, "GET", url, NULL, NULL, 0, &ans) < 0)
-		return NULL;
-	return ans.body;
+	return get_text(vol ? vol->conn : NULL, url);
 }
 
 const char *vireo_vol_get_name(const vireo_vol *vol)

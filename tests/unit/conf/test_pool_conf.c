@@ -2,17 +2,11 @@
  * data-pool/{pool,vol}/{good,bad}: good documents round-trip stably and their
  * dumpxml passes libvirt's virt-xml-validate (storagepool / storagevol); each bad document is
  * refused with the error its first-line comment names. Plus name rules. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "corpus.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "common/error.h"
 #include "common/util.h"
@@ -20,44 +14,19 @@
 
 static const char *data_dir = "data-pool";
 
-static char *load(const char *path)
-{
-	uint8_t *data = NULL;
-	size_t len = 0;
-	char *text;
-
-	if (read_file_all(path, 4 << 20, &data, &len) < 0)
-		fail_msg("cannot read %s: %s", path, err_message());
-	text = realloc(data, len + 1);
-	assert_non_null(text);
-	text[len] = '\0';
-	return text;
-}
-
 /* virt-xml-validate on a formatted document; skipped (not failed) without libvirt-clients. */
 static void assert_schema_valid(const char *what, const char *xml, const char *schema)
 {
-	char tmp[] = "/tmp/vireo-pool-test-XXXXXX";
-	char cmd[256];
-	int fd, rc;
+	autofree char *why = NULL;
 
-	if (system("command -v virt-xml-validate >/dev/null 2>&1") != 0)
-		return;
-	fd = mkstemp(tmp);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, xml, strlen(xml)), (ssize_t)strlen(xml));
-	close(fd);
-	snprintf(cmd, sizeof(cmd), "virt-xml-validate %s %s >/dev/null 2>&1", tmp, schema);
-	rc = system(cmd);
-	unlink(tmp);
-	if (rc != 0)
-		fail_msg("%s: virt-xml-validate %s refused:\n%s", what, schema, xml);
+	if (corpus_virt_xml_validate(xml, schema, &why) == 1)
+		fail_msg("%s: virt-xml-validate %s refused:\n%s\n%s", what, schema, why, xml);
 }
 
 static void test_good_pool_round_trips_and_validates(void **state)
 {
 	const char *path = *state;
-	autofree char *xml = load(path), *out1 = NULL, *out2 = NULL, *inactive = NULL;
+	autofree char *xml = corpus_load(path), *out1 = NULL, *out2 = NULL, *inactive = NULL;
 	struct pool_def *def = pool_def_parse(xml, strlen(xml), POOL_PARSE_VALIDATE), *again;
 
 	if (!def)
@@ -87,7 +56,7 @@ static void test_good_pool_round_trips_and_validates(void **state)
 static void test_good_volume_round_trips_and_validates(void **state)
 {
 	const char *path = *state;
-	autofree char *xml = load(path), *out1 = NULL, *out2 = NULL;
+	autofree char *xml = corpus_load(path), *out1 = NULL, *out2 = NULL;
 	struct vol_def *def = vol_def_parse(xml, strlen(xml), POOL_PARSE_VALIDATE), *again;
 
 	if (!def)
@@ -119,7 +88,7 @@ static void test_good_volume_round_trips_and_validates(void **state)
 
 static void check_bad(const char *path, bool pool)
 {
-	autofree char *xml = load(path);
+	autofree char *xml = corpus_load(path);
 	char expect[512];
 	const char *start = strstr(xml, "<!-- expect: "), *end;
 	void *def;
@@ -196,36 +165,6 @@ static void test_capacity_units_follow_libvirt(void **state)
 	vol_def_free(def);
 }
 
-/* One test per corpus file, named after it. */
-static void add_dir(struct CMUnitTest **tests, size_t *n, const char *sub, void (*fn)(void **),
-		    const char *prefix)
-{
-	char dir[4096];
-	struct dirent **list;
-	int count;
-
-	snprintf(dir, sizeof(dir), "%s/%s", data_dir, sub);
-	count = scandir(dir, &list, NULL, alphasort);
-	if (count < 0) {
-		fprintf(stderr, "cannot read %s\n", dir);
-		exit(1);
-	}
-	for (int i = 0; i < count; i++) {
-		size_t len = strlen(list[i]->d_name);
-		if (len > 4 && !strcmp(list[i]->d_name + len - 4, ".xml")) {
-			char *path, *name;
-			if (asprintf(&path, "%s/%s", dir, list[i]->d_name) < 0 ||
-			    asprintf(&name, "%s %s", prefix, list[i]->d_name) < 0)
-				exit(1);
-			*tests = realloc(*tests, (*n + 1) * sizeof(**tests));
-			(*tests)[(*n)++] = (struct CMUnitTest){ .name = name, .test_func = fn,
-								 .initial_state = path };
-		}
-		free(list[i]);
-	}
-	free(list);
-}
-
 int main(int argc, char **argv)
 {
 	static const struct CMUnitTest fixed[] = {
@@ -233,22 +172,28 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_format_names_round_trip_and_unknown_is_named),
 		cmocka_unit_test(test_capacity_units_follow_libvirt),
 	};
-	struct CMUnitTest *tests = NULL;
-	size_t n = 0;
-	int rc;
+	static const char *const good_labels[] = { "round-trips and passes virt-xml-validate" };
+	static const char *const bad_labels[] = { "refused naming its problem" };
+	static const CMUnitTestFunction good_pool[] = { test_good_pool_round_trips_and_validates };
+	static const CMUnitTestFunction bad_pool[] = { test_bad_pool_is_refused_naming_the_problem };
+	static const CMUnitTestFunction good_vol[] = { test_good_volume_round_trips_and_validates };
+	static const CMUnitTestFunction bad_vol[] = { test_bad_volume_is_refused_naming_the_problem };
+	struct corpus c = { 0 };
+	int n[4];
 
 	if (argc > 1)
 		data_dir = argv[1];
-	add_dir(&tests, &n, "pool/good", test_good_pool_round_trips_and_validates, "good pool");
-	add_dir(&tests, &n, "pool/bad", test_bad_pool_is_refused_naming_the_problem, "bad pool");
-	add_dir(&tests, &n, "vol/good", test_good_volume_round_trips_and_validates, "good vol");
-	add_dir(&tests, &n, "vol/bad", test_bad_volume_is_refused_naming_the_problem, "bad vol");
-	rc = _cmocka_run_group_tests("pool corpus", tests, n, NULL, NULL);
-	rc |= cmocka_run_group_tests(fixed, NULL, NULL);
-	for (size_t i = 0; i < n; i++) {
-		free((char *)tests[i].name);
-		free(tests[i].initial_state);
+	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++)
+		if (corpus_add_case(&c, fixed[i].name, fixed[i].test_func, NULL) < 0)
+			return 1;
+	n[0] = corpus_add_dir(&c, data_dir, "pool/good", good_labels, good_pool, 1);
+	n[1] = corpus_add_dir(&c, data_dir, "pool/bad", bad_labels, bad_pool, 1);
+	n[2] = corpus_add_dir(&c, data_dir, "vol/good", good_labels, good_vol, 1);
+	n[3] = corpus_add_dir(&c, data_dir, "vol/bad", bad_labels, bad_vol, 1);
+	/* an empty or missing corpus must fail, not pass vacuously */
+	if (n[0] < 3 || n[1] < 15 || n[2] < 3 || n[3] < 12) {
+		fprintf(stderr, "pool corpus too small: %d/%d good/bad pools, %d/%d volumes\n", n[0], n[1], n[2], n[3]);
+		return 1;
 	}
-	free(tests);
-	return rc;
+	return _cmocka_run_group_tests("conf-pool", c.tests, c.n, NULL, NULL);
 }
