@@ -1,6 +1,6 @@
 /* The vireo CLI's domain commands, in virsh's shape: list, define, undefine,
  * start, shutdown, destroy, reboot, suspend, resume, dominfo, domstate, dumpxml,
- * edit, domstats, autostart, domid, domuuid, qemu-agent-command, domifaddr. */
+ * edit, domstats, autostart, domid, domuuid, qemu-agent-command, domifaddr, guestinfo. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -672,6 +672,129 @@ static int cmd_domifaddr(struct vsh *vsh, struct vsh_args *a)
 	return 0;
 }
 
+/* One agent command's "return" value (a reference), or NULL with the error set. */
+static json_object *agent_return(vireo_domain *d, const char *cmd)
+{
+	char *answer = vireo_domain_qemu_agent_command(d, cmd, 0, 0);
+	json_object *reply, *ret = NULL;
+
+	if (!answer)
+		return NULL;
+	reply = json_tokener_parse(answer);
+	free(answer);
+	if (reply && json_object_object_get_ex(reply, "return", &ret))
+		json_object_get(ret);
+	json_object_put(reply);
+	return ret;
+}
+
+static void guestinfo_line(const char *field, const char *value)
+{
+	printf("%-20s: %s\n", field, value);
+}
+
+/* The string (or number) members of obj listed in keys, as prefix.key lines. */
+static void guestinfo_members(json_object *obj, const char *prefix, const char *const *keys, size_t n)
+{
+	char field[64];
+	json_object *v;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!json_object_object_get_ex(obj, keys[i], &v) || json_object_is_type(v, json_type_null))
+			continue;
+		snprintf(field, sizeof(field), "%s.%s", prefix, keys[i]);
+		guestinfo_line(field, json_object_get_string(v));
+	}
+}
+
+/* One group of guestinfo: the agent's answer (a reference), or NULL when the
+ * group is not wanted, when the agent does not support it and every group is
+ * wanted (virsh leaves those out), or on a failure (*rc = -1, reported). */
+static json_object *guestinfo_group(vireo_domain *d, bool wanted, bool all, const char *cmd,
+				    const char *name, int *rc)
+{
+	json_object *r;
+
+	if (*rc < 0 || (!wanted && !all))
+		return NULL;
+	r = agent_return(d, cmd);
+	if (!r && (wanted || strcmp(vireo_get_last_error()->code_name, "agent-error"))) {
+		vsh_error("Failed to get guest info (%s)", name);
+		*rc = -1;
+	}
+	return r;
+}
+
+/* virsh guestinfo: users, OS, time zone and host name from the guest agent, as
+ * "field : value" lines (or one JSON object with --json). */
+static int cmd_guestinfo(struct vsh *vsh, struct vsh_args *a)
+{
+	static const char *const os_keys[] = {
+		"id", "name", "pretty-name", "version", "version-id", "machine", "kernel-release", "kernel-version",
+	};
+	bool want_user = vsh_flag(a, "--user"), want_os = vsh_flag(a, "--os");
+	bool want_tz = vsh_flag(a, "--timezone"), want_host = vsh_flag(a, "--hostname");
+	bool all = !want_user && !want_os && !want_tz && !want_host;
+	vireo_domain *d = vsh_domain(vsh, a);
+	json_object *r, *v, *out;
+	char field[64], val[64];
+	int rc = 0;
+
+	if (!d || vsh_check_unused(a, "guestinfo") < 0) {
+		vireo_domain_free(d);
+		return -1;
+	}
+	out = json_object_new_object();
+	if ((r = guestinfo_group(d, want_user, all, "{\"execute\":\"guest-get-users\"}", "users", &rc))) {
+		size_t n = json_object_is_type(r, json_type_array) ? json_object_array_length(r) : 0;
+		snprintf(val, sizeof(val), "%zu", n);
+		if (!vsh->json)
+			guestinfo_line("user.count", val);
+		for (size_t i = 0; i < n && !vsh->json; i++) {
+			json_object *u = json_object_array_get_idx(r, i);
+			snprintf(field, sizeof(field), "user.%zu.name", i);
+			guestinfo_line(field, json_object_object_get_ex(u, "user", &v) ? json_object_get_string(v) : "?");
+			if (json_object_object_get_ex(u, "domain", &v)) {
+				snprintf(field, sizeof(field), "user.%zu.domain", i);
+				guestinfo_line(field, json_object_get_string(v));
+			}
+			if (json_object_object_get_ex(u, "login-time", &v)) {
+				/* seconds with a fraction from the agent; virsh prints milliseconds */
+				snprintf(field, sizeof(field), "user.%zu.login-time", i);
+				snprintf(val, sizeof(val), "%lld", (long long)(json_object_get_double(v) * 1000));
+				guestinfo_line(field, val);
+			}
+		}
+		json_object_object_add(out, "users", r);
+	}
+	if ((r = guestinfo_group(d, want_os, all, "{\"execute\":\"guest-get-osinfo\"}", "os", &rc))) {
+		if (!vsh->json)
+			guestinfo_members(r, "os", os_keys, sizeof(os_keys) / sizeof(os_keys[0]));
+		json_object_object_add(out, "os", r);
+	}
+	if ((r = guestinfo_group(d, want_tz, all, "{\"execute\":\"guest-get-timezone\"}", "timezone", &rc))) {
+		if (!vsh->json && json_object_object_get_ex(r, "zone", &v))
+			guestinfo_line("timezone.name", json_object_get_string(v));
+		if (!vsh->json && json_object_object_get_ex(r, "offset", &v))
+			guestinfo_line("timezone.offset", json_object_get_string(v));
+		json_object_object_add(out, "timezone", r);
+	}
+	if ((r = guestinfo_group(d, want_host, all, "{\"execute\":\"guest-get-host-name\"}", "hostname", &rc))) {
+		if (!vsh->json && json_object_object_get_ex(r, "host-name", &v))
+			guestinfo_line("hostname", json_object_get_string(v));
+		json_object_object_add(out, "hostname", r);
+	}
+	vireo_domain_free(d);
+	if (rc == 0 && vsh->json) {
+		print_json(out);
+		return 0;
+	}
+	json_object_put(out);
+	if (rc == 0)
+		printf("\n");
+	return rc;
+}
+
 const struct vsh_cmd vsh_domain_cmds[] = {
 	{ "list", cmd_list, "list [--all] [--inactive] [--name] [--uuid] [--json]", "list domains" },
 	{ "define", cmd_define, "define <file>", "define (but don't start) a domain from an XML file" },
@@ -692,6 +815,8 @@ const struct vsh_cmd vsh_domain_cmds[] = {
 	{ "domuuid", cmd_domuuid, "domuuid <domain>", "convert a domain name or id to domain UUID" },
 	{ "qemu-agent-command", cmd_qemu_agent_command, "qemu-agent-command <domain> <cmd> [--timeout <seconds>] [--pretty]",
 	  "run a guest agent command (a JSON object) and print its answer" },
+	{ "guestinfo", cmd_guestinfo, "guestinfo <domain> [--user] [--os] [--timezone] [--hostname] [--json]",
+	  "users, OS, time zone and host name reported by the guest agent" },
 	{ "domifaddr", cmd_domifaddr, "domifaddr <domain> --source agent [--interface <name>] [--full] [--json]",
 	  "the guest's network interfaces and addresses, from its guest agent" },
 	{ NULL, NULL, NULL, NULL },

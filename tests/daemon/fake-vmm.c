@@ -5,8 +5,10 @@
  * "fake.qmp_delay_ms=N" in the kernel command line makes it open QMP N ms late
  * (a slow VMM start, per domain). A --channel named org.qemu.guest_agent.0 is
  * served by a fake guest agent: guest-sync(-delimited), guest-ping, guest-info,
- * guest-network-get-interfaces (lo, eth0, dummy0), an error for anything else, no answer at all to guest-fake-hang; before each
- * sync answer it sends a stale answer, as an earlier client may have left. */
+ * guest-network-get-interfaces (lo, eth0, dummy0), guest-get-host-name, -osinfo,
+ * -timezone; an error for guest-get-users (disabled) and anything else; no answer
+ * at all to guest-fake-hang; before each sync answer a stale answer, as an
+ * earlier client may have left. */
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
@@ -225,6 +227,16 @@ static void agent_command(json_object *msg)
 			    "{\"name\": \"eth0\", \"hardware-address\": \"52:54:00:12:34:56\", \"ip-addresses\": "
 			    "[{\"ip-address-type\": \"ipv4\", \"ip-address\": \"192.168.122.50\", \"prefix\": 24}]}, "
 			    "{\"name\": \"dummy0\", \"hardware-address\": \"52:54:00:00:00:01\"}]}\n");
+	} else if (!strcmp(cmd, "guest-get-host-name")) {
+		agent_write("{\"return\": {\"host-name\": \"fakehost\"}}\n");
+	} else if (!strcmp(cmd, "guest-get-osinfo")) {
+		agent_write("{\"return\": {\"id\": \"fakeos\", \"name\": \"Fake OS\", \"kernel-release\": \"6.1.0\", "
+			    "\"machine\": \"x86_64\"}}\n");
+	} else if (!strcmp(cmd, "guest-get-timezone")) {
+		agent_write("{\"return\": {\"zone\": \"UTC\", \"offset\": 0}}\n");
+	} else if (!strcmp(cmd, "guest-get-users")) {
+		/* as a guest whose agent has it disabled: guestinfo leaves the group out */
+		agent_write("{\"error\": {\"class\": \"GenericError\", \"desc\": \"command disabled\"}}\n");
 	} else if (!strcmp(cmd, "guest-fake-hang")) {
 		/* no answer */
 	} else {

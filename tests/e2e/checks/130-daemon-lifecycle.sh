@@ -112,6 +112,10 @@ grep -q '"version"' <<<"$info" || die "qemu-agent-command guest-info answered: $
 echo "qemu-ga in L2 answers through vireod: $ping, guest-info $(grep -o '"version":"[^"]*"' <<<"$info")"
 "$vireo" domifaddr l2 --source agent > "$root/ifaddr" 2>&1 || die "domifaddr --source agent: $(cat "$root/ifaddr")"
 grep -q '^ lo  ' "$root/ifaddr" || die "domifaddr does not list the guest's lo: $(cat "$root/ifaddr")"
+"$vireo" guestinfo l2 --hostname --os > "$root/guestinfo" 2>&1 || die "guestinfo: $(cat "$root/guestinfo")"
+grep -q '^hostname  *: ' "$root/guestinfo" && grep -q '^os.kernel-release  *: ' "$root/guestinfo" ||
+	die "guestinfo lacks the host name or kernel: $(cat "$root/guestinfo")"
+cat "$root/ifaddr" "$root/guestinfo"
 
 "$vireo" suspend l2 >/dev/null && wait_state "paused (user)" 10
 sleep 0.5; before=$(grep -c '^TICK' "$root/console"); sleep 2; after=$(grep -c '^TICK' "$root/console")
