@@ -33,6 +33,13 @@ int64_t vireo_jint(json_object *o, const char *key, int64_t dflt);
 /* Percent-encode one path segment (malloc'd, NULL on no memory). */
 char *vireo_seg_encode(const char *s);
 
+/* handle-list.c: GET url (a JSON array) and make a handle of each element with
+ * make(conn, element, opaque); *out is NULL-terminated. The count, or -1 with the
+ * public error set (nothing is left allocated then). `what` names the list in errors. */
+typedef void *(*vireo_handle_from_json)(vireo_conn *conn, json_object *o, void *opaque);
+int vireo_list_handles(vireo_conn *conn, const char *url, const char *what, vireo_handle_from_json make,
+		       void (*free_one)(void *), void *opaque, void ***out);
+
 /* http-stream.c: a request whose body is read from fd, or whose answer's body
  * is written to fd, a chunk at a time, with progress reports. */
 typedef int (*vireo_progress_cb)(uint64_t done, uint64_t total, void *opaque);

@@ -111,42 +111,24 @@ void vireo_pool_free(vireo_pool *pool)
 	free(pool);
 }
 
+static void *pool_make(vireo_conn *conn, json_object *o, void *opaque)
+{
+	(void)opaque;
+	return pool_from_json(conn, o);
+}
+
+static void pool_free_any(void *p)
+{
+	vireo_pool_free(p);
+}
+
 int vireo_conn_list_pools(vireo_conn *conn, vireo_pool ***pools, unsigned int flags)
 {
 	bool active = flags & VIREO_LIST_ACTIVE, inactive = flags & VIREO_LIST_INACTIVE;
 	const char *path = active && !inactive ? "/v1/pools?state=active" :
 			   inactive && !active ? "/v1/pools?state=inactive" : "/v1/pools";
-	json_object *arr = vireo_call_json(conn, "GET", path, NULL, NULL, 0);
-	size_t n;
-	vireo_pool **out;
 
-	if (!arr)
-		return -1;
-	if (!json_object_is_type(arr, json_type_array)) {
-		json_object_put(arr);
-		vireo_set_error(VIREO_ERR_PROTOCOL, 200, "protocol", "pool list is not an array");
-		return -1;
-	}
-	n = json_object_array_length(arr);
-	out = calloc(n + 1, sizeof(*out));
-	if (!out) {
-		json_object_put(arr);
-		no_memory();
-		return -1;
-	}
-	for (size_t i = 0; i < n; i++) {
-		out[i] = pool_from_json(conn, json_object_array_get_idx(arr, i));
-		if (!out[i]) {
-			for (size_t k = 0; k < i; k++)
-				vireo_pool_free(out[k]);
-			free(out);
-			json_object_put(arr);
-			return -1;
-		}
-	}
-	json_object_put(arr);
-	*pools = out;
-	return (int)n;
+	return vireo_list_handles(conn, path, "pool list", pool_make, pool_free_any, NULL, (void ***)pools);
 }
 
 vireo_pool *vireo_pool_lookup_by_name(vireo_conn *conn, const char *name)
@@ -362,41 +344,25 @@ void vireo_vol_free(vireo_vol *vol)
 	free(vol);
 }
 
+static void *vol_make(vireo_conn *conn, json_object *o, void *pool_name)
+{
+	return vol_from_json(conn, pool_name, o);
+}
+
+static void vol_free_any(void *v)
+{
+	vireo_vol_free(v);
+}
+
 int vireo_pool_list_volumes(vireo_pool *pool, vireo_vol ***vols, unsigned int flags)
 {
 	autofree char *url = pool ? pool_url(pool->name, "/volumes") : NULL;
-	json_object *arr;
-	vireo_vol **out;
-	size_t n;
 
 	(void)flags;
-	if (!url || !(arr = vireo_call_json(pool->conn, "GET", url, NULL, NULL, 0)))
+	if (!url)
 		return -1;
-	if (!json_object_is_type(arr, json_type_array)) {
-		json_object_put(arr);
-		vireo_set_error(VIREO_ERR_PROTOCOL, 200, "protocol", "volume list is not an array");
-		return -1;
-	}
-	n = json_object_array_length(arr);
-	out = calloc(n + 1, sizeof(*out));
-	if (!out) {
-		json_object_put(arr);
-		no_memory();
-		return -1;
-	}
-	for (size_t i = 0; i < n; i++) {
-		out[i] = vol_from_json(pool->conn, pool->name, json_object_array_get_idx(arr, i));
-		if (!out[i]) {
-			for (size_t k = 0; k < i; k++)
-				vireo_vol_free(out[k]);
-			free(out);
-			json_object_put(arr);
-			return -1;
-		}
-	}
-	json_object_put(arr);
-	*vols = out;
-	return (int)n;
+	return vireo_list_handles(pool->conn, url, "volume list", vol_make, vol_free_any, pool->name,
+				  (void ***)vols);
 }
 
 vireo_vol *vireo_vol_lookup_by_name(vireo_pool *pool, const char *name)
