@@ -16,6 +16,13 @@
 
 /* ---- helpers ---- */
 
+/* --json output (consumes o). */
+static void print_json(json_object *o)
+{
+	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+}
+
 /* virsh's error for a failed storage call: the context line, then the cause
  * with the prefix virsh uses for missing pools and volumes. */
 static void pool_error(const char *fmt, ...)
@@ -428,8 +435,7 @@ static int cmd_pool_info(struct vsh *vsh, struct vsh_args *a)
 		json_object_object_add(o, "capacity", json_object_new_uint64(info.capacity));
 		json_object_object_add(o, "allocation", json_object_new_uint64(info.allocation));
 		json_object_object_add(o, "available", json_object_new_uint64(info.available));
-		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
-		json_object_put(o);
+		print_json(o);
 		vireo_pool_free(p);
 		return 0;
 	}
@@ -514,8 +520,7 @@ static int cmd_pool_list(struct vsh *vsh, struct vsh_args *a)
 		vireo_pool_free(pools[i]);
 	free(pools);
 	if (arr) {
-		printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY));
-		json_object_put(arr);
+		print_json(arr);
 	} else if (names || uuids) {
 		printf("\n");
 	} else {
@@ -728,8 +733,7 @@ static int cmd_vol_info(struct vsh *vsh, struct vsh_args *a)
 		json_object_object_add(o, "capacity", json_object_new_uint64(info.capacity));
 		json_object_object_add(o, "allocation", json_object_new_uint64(info.allocation));
 		json_object_object_add(o, "physical", json_object_new_uint64(info.physical));
-		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
-		json_object_put(o);
+		print_json(o);
 	} else {
 		printf("%-15s %s\n", "Name:", vireo_vol_get_name(v));
 		printf("%-15s %s\n", "Type:", "file");
@@ -793,8 +797,7 @@ static int cmd_vol_list(struct vsh *vsh, struct vsh_args *a)
 	free(vols);
 	vireo_pool_free(p);
 	if (arr) {
-		printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY));
-		json_object_put(arr);
+		print_json(arr);
 	} else {
 		table_print_free(&t);
 	}
