@@ -5,6 +5,7 @@
 
 #define BOOT_GDT_GPA 0x500ULL
 #define BOOT_IDT_GPA 0x520ULL
+#define BOOT_PVH_INFO_GPA 0x6000ULL     /* PVH start info, module list, memory map */
 #define BOOT_ZERO_PAGE_GPA 0x7000ULL
 #define BOOT_PML4_GPA 0x9000ULL
 #define BOOT_PDPT_GPA 0xa000ULL
@@ -19,6 +20,7 @@
 #define BOOT_PAYLOAD_REAL_GPA 0x10000ULL
 
 /* GDT selectors the Linux 64-bit boot protocol expects. */
+#define BOOT_CS32_SELECTOR 0x08         /* 32-bit code, for the PVH entry */
 #define BOOT_CS_SELECTOR 0x10
 #define BOOT_DS_SELECTOR 0x18
 

@@ -93,7 +93,7 @@ int boot_source_read(const struct boot_source *src, uint64_t off, void *dst, uin
 		return 0;
 	}
 	while (len) {
-		ssize_t n = pread(src->fd, p, len > (1u << 30) ? (1u << 30) : len, (off_t)off);
+		ssize_t n = pread(src->fd, p, len > (1u << 30) ? (1u << 30) : len, (off_t)(src->base + off));
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -239,9 +239,10 @@ int linux_load(const struct guest_mem *gm, const struct boot_source *kernel, con
 
 int boot_setup_long_mode(const struct guest_mem *gm)
 {
-	/* Null, null, 64-bit code (0x10), data (0x18): the selectors Linux expects. */
+	/* Null, 32-bit code (0x08, PVH entry), 64-bit code (0x10), data (0x18):
+	 * the selectors Linux expects. */
 	static const uint64_t gdt[] = {
-		0, 0, 0x00af9b000000ffffULL, 0x00cf93000000ffffULL,
+		0, 0x00cf9b000000ffffULL, 0x00af9b000000ffffULL, 0x00cf93000000ffffULL,
 	};
 	uint64_t pml4 = BOOT_PDPT_GPA | 0x3;
 	uint64_t pdpt[4], pd[512];

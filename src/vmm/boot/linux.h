@@ -16,7 +16,8 @@ struct boot_e820_entry;
 struct boot_source {
 	const uint8_t *data;   /* or NULL: read from fd */
 	int fd;
-	uint64_t size;
+	uint64_t base;         /* where the image starts in the file */
+	uint64_t size;         /* image bytes from base */
 	const char *name;      /* for messages */
 };
 

@@ -115,6 +115,7 @@ int kvm_open(struct vm *vm)
 	if (kvm_check_caps(vm) < 0)
 		return -1;
 	vm->has_xcrs = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XCRS) > 0;
+	vm->has_tsc_deadline = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
 	vm->vcpu_mmap_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (vm->vcpu_mmap_size < (int)sizeof(struct kvm_run))
 		return err_set_errno(ERR_INTERNAL, errno, "KVM_GET_VCPU_MMAP_SIZE");

@@ -5,6 +5,9 @@
 #include "vmm/main/machine_priv.h"
 #include "vmm/boot/layout.h"
 #include "vmm/boot/linux.h"
+#include "vmm/boot/kcache.h"
+#include "vmm/boot/pvh.h"
+#include "vmm/boot/unpack.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -95,10 +98,81 @@ static int machine_load_boot(struct vm *vm)
 			return err_prefix("--payload");
 		return vcpu_setup_boot(&vm->vcpus[0], at, 0, vm->cfg.payload_long_mode);
 	}
+	if (m->pvh) {
+		struct pvh_boot pb;
+		int rc;
+
+		if (m->pvh_unpack && !m->vmlinux_buf) {
+			uint64_t size;
+
+			if (unpack_bzimage(&m->image, &m->vmlinux_buf, &size) < 0)
+				return err_prefix("kernel '%s'", vm->cfg.kernel);
+			m->vmlinux = (struct boot_source){ .data = m->vmlinux_buf, .fd = -1, .size = size,
+							   .name = vm->cfg.kernel };
+		}
+		rc = pvh_load(&vm->mem, &m->vmlinux, &m->pvh_info, m->has_initrd ? &m->initrd : NULL, vm->cfg.cmdline,
+			      m->acpi_len ? m->rsdp_gpa : 0, &pb);
+		if (m->pvh_unpack) {
+			/* 50 MiB the VMM would otherwise keep for a reset that may never come. */
+			free(m->vmlinux_buf);
+			m->vmlinux_buf = NULL;
+			m->vmlinux.data = NULL;
+		}
+		if (rc < 0)
+			return err_prefix("kernel '%s'", vm->cfg.kernel);
+		return vcpu_setup_boot_pvh(&vm->vcpus[0], pb.entry, pb.start_info);
+	}
 	if (linux_load(&vm->mem, &m->image, m->has_initrd ? &m->initrd : NULL, vm->cfg.cmdline,
 		       m->acpi_len ? m->rsdp_gpa : 0, &boot) < 0)
 		return err_prefix("kernel '%s'", vm->cfg.kernel);
 	return vcpu_setup_boot(&vm->vcpus[0], boot.entry, boot.zero_page, true);
+}
+
+/* Prepare the PVH entry of a bzImage: its vmlinux from the kernel cache, or
+ * unpacked into memory when there is no usable cache. */
+static int machine_prepare_pvh(struct vm *vm)
+{
+	struct machine *m = vm->machine;
+	char dir_buf[PATH_MAX];
+	const char *dir = vm->cfg.kernel_cache;
+	bool hit = false;
+
+	if (!dir)
+		dir = kcache_default_dir(dir_buf, sizeof(dir_buf));
+	else if (!strcmp(dir, "none"))
+		dir = NULL;
+	m->vmlinux.fd = -1;
+	if (dir && kcache_open(dir, &m->image, m->kernel_cache_path, sizeof(m->kernel_cache_path), &m->vmlinux,
+			       &hit) < 0) {
+		log_warn("%s; unpacking the kernel without the cache", err_message());
+		m->vmlinux.fd = -1;
+	}
+	machine_trace(vm, m->vmlinux.fd >= 0 ? (hit ? "kernel cache hit" : "kernel cache entry written")
+					     : "no kernel cache");
+	if (m->vmlinux.fd < 0) {
+		uint64_t size;
+
+		if (unpack_bzimage(&m->image, &m->vmlinux_buf, &size) < 0)
+			return -1;
+		m->vmlinux = (struct boot_source){ .data = m->vmlinux_buf, .fd = -1, .size = size,
+						   .name = vm->cfg.kernel };
+		m->pvh_unpack = true;
+		machine_trace(vm, "kernel unpacked");
+	}
+	if (pvh_check_source(&m->vmlinux, &m->pvh_info) < 0)
+		return -1;
+	m->pvh = true;
+	return 0;
+}
+
+/* Drop what machine_prepare_pvh set up (the kernel then boots the 64-bit way). */
+static void machine_drop_pvh(struct machine *m)
+{
+	boot_source_close(&m->vmlinux);
+	free(m->vmlinux_buf);
+	m->vmlinux_buf = NULL;
+	m->pvh = m->pvh_unpack = false;
+	m->vmlinux = (struct boot_source){ .fd = -1 };
 }
 
 /* Open the boot images and check what can be checked before guest memory
@@ -119,8 +193,25 @@ static int machine_open_images(struct vm *vm)
 	}
 	if (boot_source_open(&m->image, vm->cfg.kernel, "--kernel") < 0)
 		return -1;
-	if (linux_check_source(&m->image, header, &info) < 0)
+	if (m->image.size >= 4 && boot_source_read(&m->image, 0, header, 4) == 0 && pvh_is_elf(header, 4)) {
+		/* An uncompressed vmlinux: only the PVH entry can boot it. */
+		if (vm->cfg.kernel_entry == VM_KERNEL_ENTRY_LINUX64)
+			return err_set(ERR_INVALID, "--kernel '%s' is an ELF vmlinux: it boots through the PVH entry, "
+				       "not --kernel-entry linux64", vm->cfg.kernel);
+		if (pvh_check_source(&m->image, &m->pvh_info) < 0)
+			return err_prefix("--kernel '%s'", vm->cfg.kernel);
+		m->pvh = true;
+		m->vmlinux = m->image;
+		m->vmlinux.fd = -1;     /* m->image owns the descriptor */
+		m->vmlinux.data = NULL;
+	} else if (linux_check_source(&m->image, header, &info) < 0) {
 		return err_prefix("--kernel '%s'", vm->cfg.kernel);
+	} else if (vm->cfg.kernel_entry != VM_KERNEL_ENTRY_LINUX64 && machine_prepare_pvh(vm) < 0) {
+		if (vm->cfg.kernel_entry == VM_KERNEL_ENTRY_PVH)
+			return err_prefix("--kernel '%s' cannot boot through the PVH entry", vm->cfg.kernel);
+		log_debug("kernel '%s': booting through the 64-bit entry: %s", vm->cfg.kernel, err_message());
+		machine_drop_pvh(m);
+	}
 	if (!vm->cfg.initrd)
 		return 0;
 	if (boot_source_open(&m->initrd, vm->cfg.initrd, "--initrd") < 0)
@@ -142,7 +233,7 @@ int machine_create(struct vm *vm)
 	vm->machine = m;
 	m->signal_fd = -1;
 	m->markers_fd = -1;
-	m->image.fd = m->initrd.fd = -1;
+	m->image.fd = m->initrd.fd = m->vmlinux.fd = -1;
 	for (unsigned i = 0; i < VM_MAX_CPUS; i++)
 		vm->vcpus[i].fd = -1;
 	pthread_mutex_init(&vm->lock, NULL);
@@ -245,6 +336,7 @@ static int machine_start_vcpus(struct vm *vm)
 	for (unsigned i = 0; i < vm->ncpus; i++)
 		if (vcpu_start(&vm->vcpus[i]) < 0)
 			return -1;
+	vcpu_profile_start(vm);
 	return 0;
 }
 
@@ -333,6 +425,7 @@ void machine_destroy(struct vm *vm)
 		machine_destroy_devices(vm);
 		if (m->signal_fd >= 0)
 			close(m->signal_fd);
+		machine_drop_pvh(m);
 		boot_source_close(&m->image);
 		boot_source_close(&m->initrd);
 		free(m);

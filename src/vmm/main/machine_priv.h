@@ -7,6 +7,8 @@
 #include <stdint.h>
 
 #include "vmm/boot/linux.h"
+#include "vmm/boot/pvh.h"
+#include <limits.h>
 #include "vmm/devices/virtio/virtio.h"
 #include "vmm/main/vm.h"
 
@@ -28,6 +30,15 @@ struct machine {
 	struct boot_source image;         /* kernel or payload; read again on every reset */
 	struct boot_source initrd;
 	bool has_initrd;
+	/* PVH entry: the unpacked kernel, from the kernel cache (a file), the
+	 * --kernel ELF itself, or unpacked into vmlinux_buf (no cache: freed once
+	 * loaded, unpacked again on reset). */
+	bool pvh;
+	bool pvh_unpack;
+	struct boot_source vmlinux;
+	uint8_t *vmlinux_buf;
+	struct pvh_image_info pvh_info;
+	char kernel_cache_path[PATH_MAX];
 	uint8_t acpi_tables[0x20000];
 	size_t acpi_len;
 	uint64_t rsdp_gpa;

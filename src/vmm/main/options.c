@@ -19,7 +19,13 @@ static void usage(FILE *out)
 	fprintf(out,
 		"Usage: vireo-vmm [OPTION]...\n"
 		"Run one virtual machine on /dev/kvm.\n\n"
-		"  -k, --kernel FILE        Linux bzImage to boot (64-bit boot protocol)\n"
+		"  -k, --kernel FILE        Linux bzImage (or uncompressed vmlinux ELF) to boot\n"
+		"      --kernel-entry MODE  auto (default): PVH entry of the kernel unpacked on the host when it\n"
+		"                           has one, else the 64-bit boot protocol; pvh; linux64 (the kernel\n"
+		"                           decompresses itself)\n"
+		"      --kernel-cache DIR   where unpacked kernels are kept, keyed by the bzImage's content\n"
+		"                           (default $XDG_CACHE_HOME/vireo/kernels or ~/.cache/vireo/kernels;\n"
+		"                           none: unpack at every boot)\n"
 		"  -i, --initrd FILE        initial ramdisk\n"
 		"  -a, --cmdline TEXT       kernel command line\n"
 		"  -m, --memory SIZE        guest RAM, with K, M, G suffix (default 256M; bare number = MiB)\n"
@@ -62,12 +68,14 @@ static int usage_error(const char *fmt, ...)
 	return VM_EXIT_USAGE;
 }
 
-enum { OPT_NO_REBOOT = 0x100, OPT_PAYLOAD, OPT_PAYLOAD_MODE, OPT_MARKERS, OPT_RNG, OPT_NET, OPT_CONSOLE, OPT_CHANNEL };
+enum { OPT_NO_REBOOT = 0x100, OPT_KERNEL_ENTRY, OPT_KERNEL_CACHE, OPT_PAYLOAD, OPT_PAYLOAD_MODE, OPT_MARKERS, OPT_RNG, OPT_NET, OPT_CONSOLE, OPT_CHANNEL };
 
 int vmm_parse_args(int argc, char **argv, struct vm_config *cfg)
 {
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, 'k' },
+		{ "kernel-entry", required_argument, NULL, OPT_KERNEL_ENTRY },
+		{ "kernel-cache", required_argument, NULL, OPT_KERNEL_CACHE },
 		{ "initrd", required_argument, NULL, 'i' },
 		{ "cmdline", required_argument, NULL, 'a' },
 		{ "memory", required_argument, NULL, 'm' },
@@ -137,6 +145,21 @@ int vmm_parse_args(int argc, char **argv, struct vm_config *cfg)
 			cfg->name = optarg;
 			break;
 		case 'p': cfg->pidfile = optarg; break;
+		case OPT_KERNEL_ENTRY:
+			if (!strcmp(optarg, "auto"))
+				cfg->kernel_entry = VM_KERNEL_ENTRY_AUTO;
+			else if (!strcmp(optarg, "pvh"))
+				cfg->kernel_entry = VM_KERNEL_ENTRY_PVH;
+			else if (!strcmp(optarg, "linux64"))
+				cfg->kernel_entry = VM_KERNEL_ENTRY_LINUX64;
+			else
+				return usage_error("--kernel-entry: '%s' is not auto, pvh or linux64", optarg);
+			break;
+		case OPT_KERNEL_CACHE:
+			if (strcmp(optarg, "none") && *optarg != '/')
+				return usage_error("--kernel-cache: '%s' is not an absolute directory or none", optarg);
+			cfg->kernel_cache = optarg;
+			break;
 		case OPT_NO_REBOOT: cfg->no_reboot = true; break;
 		case OPT_MARKERS: cfg->markers_path = optarg; break;
 		case OPT_RNG: cfg->rng = true; break;

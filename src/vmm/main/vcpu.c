@@ -67,6 +67,10 @@ static int vcpu_set_cpuid(struct vcpu *vcpu)
 			if (ncpus > 1)
 				e->edx |= 1u << 28; /* HTT: the logical count above is valid */
 			e->ecx |= 1u << 31;         /* running under a hypervisor */
+			/* TSC-deadline LAPIC timer: KVM emulates it but leaves advertising it to
+			 * us. Linux then skips calibrating the LAPIC timer (~100 ms at boot). */
+			if (vcpu->vm->irqchip && vcpu->vm->has_tsc_deadline)
+				e->ecx |= 1u << 24;
 			break;
 		case 4:
 			/* Intel: cores per package - 1 in EAX[31:26], for each cache level. */
@@ -182,6 +186,7 @@ int vcpu_create(struct vm *vm, unsigned index)
 		vcpu->run = NULL;
 		return err_set_errno(ERR_INTERNAL, errno, "vCPU %u: mmap of kvm_run", index);
 	}
+	vcpu_profile_init(vcpu);
 	if (vcpu_set_cpuid(vcpu) < 0)
 		return -1;
 	/* KVM computes CPUID 0xD's XSAVE size (EBX) from XCR0 when CPUID is set and
@@ -284,6 +289,28 @@ int vcpu_setup_boot(struct vcpu *vcpu, uint64_t entry, uint64_t boot_params, boo
 	return 0;
 }
 
+int vcpu_setup_boot_pvh(struct vcpu *vcpu, uint32_t entry, uint32_t start_info)
+{
+	struct kvm_sregs sregs = vcpu->init_sregs;
+	struct kvm_regs regs = { .rflags = 2, .rip = entry, .rbx = start_info };
+
+	seg_flat(&sregs.cs, BOOT_CS32_SELECTOR, 0xb, false);
+	seg_flat(&sregs.ds, BOOT_DS_SELECTOR, 0x3, false);
+	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
+	sregs.gdt.base = BOOT_GDT_GPA;
+	sregs.gdt.limit = 4 * 8 - 1;
+	sregs.idt.base = BOOT_IDT_GPA;
+	sregs.idt.limit = 0;
+	sregs.cr0 = (sregs.cr0 | X86_CR0_PE | X86_CR0_ET) & ~X86_CR0_PG;
+	sregs.cr4 = 0;
+	sregs.efer = 0;
+	if (ioctl(vcpu->fd, KVM_SET_SREGS, &sregs) < 0)
+		return err_set_errno(ERR_INTERNAL, errno, "vCPU %u: KVM_SET_SREGS", vcpu->index);
+	if (ioctl(vcpu->fd, KVM_SET_REGS, &regs) < 0)
+		return err_set_errno(ERR_INTERNAL, errno, "vCPU %u: KVM_SET_REGS", vcpu->index);
+	return 0;
+}
+
 void vcpu_dump_regs(struct vcpu *vcpu)
 {
 	struct kvm_regs r;
@@ -361,6 +388,12 @@ static void vcpu_loop(struct vcpu *vcpu)
 	while (vcpu_wait_runnable(vcpu)) {
 		int rc = ioctl(vcpu->fd, KVM_RUN, 0);
 
+		if (vcpu->profile) {
+			int e = errno;
+
+			vcpu_profile_exit(vcpu, rc, e);
+			errno = e;
+		}
 		if (rc < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				vcpu->run->immediate_exit = 0;
@@ -487,11 +520,13 @@ void vcpu_kick(struct vcpu *vcpu)
 
 void vcpu_destroy(struct vcpu *vcpu)
 {
+	vcpu_profile_stop();
 	if (vcpu->thread_started) {
 		vcpu_kick(vcpu);
 		pthread_join(vcpu->thread, NULL);
 		vcpu->thread_started = false;
 	}
+	vcpu_profile_finish(vcpu);
 	if (vcpu->run)
 		munmap(vcpu->run, (size_t)vcpu->vm->vcpu_mmap_size);
 	if (vcpu->fd >= 0)

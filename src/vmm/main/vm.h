@@ -43,6 +43,7 @@ struct vcpu {
 	int tid;               /* thread id, for query-cpus-fast */
 	struct kvm_sregs init_sregs;       /* power-on segment/control state */
 	struct kvm_lapic_state init_lapic; /* LAPIC as firmware leaves it */
+	struct vcpu_profile *profile;      /* VIREO_VMM_PROFILE sampling, or NULL */
 };
 
 struct kvm_host_info {
@@ -51,9 +52,18 @@ struct kvm_host_info {
 	bool hw_virt;          /* the CPU has svm or vmx */
 };
 
+/* How a bzImage is entered (--kernel-entry). */
+enum vm_kernel_entry {
+	VM_KERNEL_ENTRY_AUTO,         /* PVH when the kernel has it and vireo can unpack it, else linux64 */
+	VM_KERNEL_ENTRY_PVH,          /* unpack on the host, PVH entry; an error if impossible */
+	VM_KERNEL_ENTRY_LINUX64,      /* 64-bit boot protocol; the kernel decompresses itself */
+};
+
 struct vm_config {
 	const char *name;
 	const char *kernel, *initrd, *cmdline;
+	enum vm_kernel_entry kernel_entry;
+	const char *kernel_cache;     /* --kernel-cache DIR, "none", or NULL (default directory) */
 	const char *payload;          /* test payload instead of a kernel */
 	bool payload_long_mode;
 	uint64_t memory;
@@ -79,6 +89,7 @@ struct vm {
 	int vcpu_mmap_size;
 	bool irqchip;                 /* in-kernel IOAPIC/PIC/LAPIC/PIT */
 	bool has_xcrs;                /* KVM_CAP_XCRS */
+	bool has_tsc_deadline;        /* KVM_CAP_TSC_DEADLINE_TIMER: the in-kernel LAPIC has it */
 	uint64_t xcr0_mask;           /* XSAVE features KVM supports (CPUID 0xD.0) */
 	unsigned phys_bits;           /* guest-physical address width (CPUID 0x80000008) */
 	struct kvm_cpuid2 *supported_cpuid;
@@ -127,6 +138,17 @@ void kvm_close(struct vm *vm);
 /* vcpu.c */
 int vcpu_create(struct vm *vm, unsigned index);
 int vcpu_setup_boot(struct vcpu *vcpu, uint64_t entry, uint64_t boot_params, bool long_mode);
+/* vcpu_profile.c: with VIREO_VMM_PROFILE=FILE, every vCPU's RIP is sampled
+ * every 5 ms and its exits counted by reason; FILE gets them when it ends.
+ * A boot-time analysis tool (bench/vmm/profile-boot), off by default. */
+void vcpu_profile_init(struct vcpu *vcpu);
+void vcpu_profile_exit(struct vcpu *vcpu, int rc, int err);
+void vcpu_profile_start(struct vm *vm);
+void vcpu_profile_stop(void);      /* before any vCPU thread is joined */
+void vcpu_profile_finish(struct vcpu *vcpu);
+
+/* 32-bit protected mode, paging off, EBX = start_info: the PVH entry state. */
+int vcpu_setup_boot_pvh(struct vcpu *vcpu, uint32_t entry, uint32_t start_info);
 int vcpu_reset(struct vcpu *vcpu);
 int vcpu_start(struct vcpu *vcpu);
 void vcpu_kick(struct vcpu *vcpu);

@@ -50,6 +50,14 @@ static void test_options_accept_a_full_command_line(void **state)
 	assert_string_equal(cfg.name, "web1");
 	assert_int_equal(PARSE("-k", "bz", "-m", "512"), 0);
 	assert_int_equal(cfg.memory, 512ULL << 20);
+	assert_int_equal(cfg.kernel_entry, VM_KERNEL_ENTRY_AUTO);
+	assert_null(cfg.kernel_cache);
+	assert_int_equal(PARSE("-k", "bz", "--kernel-entry", "linux64", "--kernel-cache", "none"), 0);
+	assert_int_equal(cfg.kernel_entry, VM_KERNEL_ENTRY_LINUX64);
+	assert_string_equal(cfg.kernel_cache, "none");
+	assert_int_equal(PARSE("-k", "bz", "--kernel-entry", "pvh", "--kernel-cache", "/var/cache/k"), 0);
+	assert_int_equal(cfg.kernel_entry, VM_KERNEL_ENTRY_PVH);
+	assert_string_equal(cfg.kernel_cache, "/var/cache/k");
 }
 
 static void test_options_name_the_bad_option_and_exit_2(void **state)
@@ -67,6 +75,8 @@ static void test_options_name_the_bad_option_and_exit_2(void **state)
 		{ { "--kernel", "bz", "extra", NULL }, "extra" },
 		{ { "--kernel", "bz", "--serial", "file:" }, "--serial" },
 		{ { "--kernel", NULL, NULL, NULL }, "--kernel" },
+		{ { "--kernel", "bz", "--kernel-entry", "bios" }, "--kernel-entry" },
+		{ { "--kernel", "bz", "--kernel-cache", "rel/dir" }, "--kernel-cache" },
 	};
 
 	(void)state;
