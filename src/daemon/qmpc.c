@@ -372,7 +372,8 @@ static gboolean qmpc_dispatch(gpointer data)
 	}
 	if (!q->dead && q->closed && !q->close_reported) {
 		q->close_reported = true;
-		if (q->on_closed)
+		qmpc_fail_all(q, "socket closed");
+		if (!q->dead && q->on_closed)
 			q->on_closed(q->opaque);
 	}
 	qmpc_leave(q);
@@ -416,6 +417,9 @@ int qmpc_call(struct qmpc *q, const char *cmd, json_object *args, qmpc_reply_fn 
 			json_object_put(msg);
 			g_free(c->cmd);
 			g_free(c);
+			/* A VMM that does not read QMP is as good as gone: report the close
+			 * (from the loop: other callers' callbacks never run inside this call). */
+			qmpc_schedule(q);
 			return -1;
 		}
 		json_object_put(msg);
