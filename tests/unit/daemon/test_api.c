@@ -185,6 +185,26 @@ static void test_api_actions_check_state_and_name(void **state)
 	free(a->body);
 }
 
+static void test_api_agent_command_checks_timeout_body_and_state(void **state)
+{
+	struct call t0 = { .method = "POST", .path = "/v1/domains/u1/agent?timeout=0", .body = "{\"execute\":\"guest-ping\"}" };
+	struct call t51 = { .method = "POST", .path = "/v1/domains/u1/agent?timeout=51", .body = "{\"execute\":\"guest-ping\"}" };
+	struct call tx = { .method = "POST", .path = "/v1/domains/u1/agent?timeout=5s", .body = "{\"execute\":\"guest-ping\"}" };
+	struct call nobody = { .method = "POST", .path = "/v1/domains/u1/agent" };
+	struct call off = { .method = "POST", .path = "/v1/domains/u1/agent", .body = "{\"execute\":\"guest-ping\"}" };
+	struct call nodom = { .method = "POST", .path = "/v1/domains/none/agent", .body = "{\"execute\":\"guest-ping\"}" };
+	struct call ro = { .method = "POST", .path = "/v1/domains/u1/agent", .body = "{}", .read_only = true };
+
+	(void)state;
+	assert_error(req(&t0), 400, "invalid-argument");
+	assert_error(req(&t51), 400, "invalid-argument");
+	assert_error(req(&tx), 400, "invalid-argument");
+	assert_error(req(&nobody), 400, "invalid-argument");
+	assert_error(req(&off), 409, "busy");
+	assert_error(req(&nodom), 404, "not-found");
+	assert_error(req(&ro), 403, "read-only");
+}
+
 static void test_api_list_filter_is_validated(void **state)
 {
 	struct call bad = { .method = "GET", .path = "/v1/domains?state=sideways" };
@@ -218,6 +238,7 @@ int main(void)
 		cmocka_unit_test(test_api_oversized_or_chunked_body_is_413),
 		cmocka_unit_test(test_api_autostart_needs_a_boolean_and_a_known_domain),
 		cmocka_unit_test(test_api_actions_check_state_and_name),
+		cmocka_unit_test(test_api_agent_command_checks_timeout_body_and_state),
 		cmocka_unit_test(test_api_list_filter_is_validated),
 		cmocka_unit_test(test_api_events_and_console_need_a_websocket_upgrade),
 	};
