@@ -4,9 +4,11 @@
 # Expects from the caller: $lab_dir (this folder), $out (tests/lab/out), $cache (.cache/lab).
 
 # Modules L1 needs: KVM, 9p for --share, virtio for disks/consoles, and what the VMM tests use
-# (VFIO, vhost, tun/tap, bridge, veth, loop, ext4, overlay). Their dependency closure is computed.
+# (VFIO, vhost, tun/tap, bridge, veth, loop, ext4, overlay), and nftables with NAT, conntrack and
+# reject for vireod's virtual networks. Their dependency closure is computed.
 l1_modules=(kvm_amd 9p 9pnet_virtio virtio_pci virtio_blk virtio_net virtio_console
-	vfio_pci vfio_iommu_type1 vhost_net vhost_vsock tun tap bridge veth loop ext4 overlay)
+	vfio_pci vfio_iommu_type1 vhost_net vhost_vsock tun tap bridge veth loop ext4 overlay
+	nf_tables nft_chain_nat nft_nat nft_masq nft_ct nft_reject_ipv4)
 # Groups that L1's /init loads itself (one list file each); the rest is left to `modprobe`.
 declare -A l1_groups=([kvm]="kvm_amd" [disk]="virtio_pci virtio_blk ext4" [share]="9p 9pnet_virtio virtio_pci")
 # L2 (cloud kernel): virtio over PCI and MMIO (microvm) and the devices vireo's VMM offers.
