@@ -57,6 +57,7 @@ struct vblk {
 	struct io_uring ring;
 	int ufd;
 	bool udirect;
+	unsigned unsubmitted;        /* SQEs prepared, not yet submitted (under `lock`) */
 	pthread_t reaper;
 #endif
 };
@@ -530,29 +531,45 @@ static void *reaper_main(void *arg)
 	}
 }
 
-/* Queue a valid, non-empty read or write on the ring; b->lock held.
- * false when the ring has no free entry (the caller uses the pool). */
-static bool uring_submit_locked(struct vblk *b, struct vblk_req *r)
+/* Hand the SQEs prepared so far to the kernel; b->lock held. Once taken, an
+ * SQE stays in the ring whatever io_uring_submit says, so its request must not
+ * also go to the pool: retry transient failures and otherwise leave it for
+ * the next submission. */
+static void uring_flush_locked(struct vblk *b)
 {
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&b->ring);
 	int ret;
 
-	if (!sqe)
-		return false;
+	if (!b->unsubmitted)
+		return;
+	do
+		ret = io_uring_submit(&b->ring);
+	while (ret == -EINTR || ret == -EAGAIN || ret == -EBUSY);
+	if (ret < 0)
+		log_warn("virtio-blk %s: io_uring_submit: %s", b->id, strerror(-ret));
+	b->unsubmitted = 0;
+}
+
+/* Prepare a valid, non-empty read or write on the ring; b->lock held. It
+ * reaches the kernel at the next uring_flush_locked (one system call for all
+ * the requests of a kick). false when the ring has no free entry (the caller
+ * uses the pool). */
+static bool uring_queue_locked(struct vblk *b, struct vblk_req *r)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&b->ring);
+
+	if (!sqe) {
+		uring_flush_locked(b);
+		sqe = io_uring_get_sqe(&b->ring);
+		if (!sqe)
+			return false;
+	}
 	if (r->type == VIRTIO_BLK_T_OUT)
 		io_uring_prep_writev(sqe, b->ufd, r->data, r->ndata, r->sector * SECTOR);
 	else
 		io_uring_prep_readv(sqe, b->ufd, r->data, r->ndata, r->sector * SECTOR);
 	io_uring_sqe_set_data(sqe, r);
 	r->start_ns = clock_ns();
-	/* Once taken, the SQE stays in the ring whatever io_uring_submit says, so
-	 * the request must not also go to the pool: retry transient failures and
-	 * otherwise leave it for the next submission. */
-	do
-		ret = io_uring_submit(&b->ring);
-	while (ret == -EINTR || ret == -EAGAIN || ret == -EBUSY);
-	if (ret < 0)
-		log_warn("virtio-blk %s: io_uring_submit: %s", b->id, strerror(-ret));
+	b->unsubmitted++;
 	return true;
 }
 
@@ -635,7 +652,7 @@ static void vblk_notify(void *opaque, struct vq *vq)
 
 		if (!r) {
 			log_error("virtio-blk %s: out of memory", b->id);
-			return;
+			break;
 		}
 		pthread_mutex_lock(&vq->lock);
 		ret = vq_pop(vq, &r->elem);
@@ -646,7 +663,7 @@ static void vblk_notify(void *opaque, struct vq *vq)
 			if (ret < 0)
 				virtio_pci_set_needs_reset(b->vp, err_message());
 			req_free(r);
-			return;
+			break;
 		}
 		r->vq = vq;
 #ifdef VBLK_HAVE_URING
@@ -664,7 +681,7 @@ static void vblk_notify(void *opaque, struct vq *vq)
 			}
 			pthread_mutex_lock(&b->lock);
 			b->inflight++;
-			queued = uring_submit_locked(b, r);
+			queued = uring_queue_locked(b, r);
 			if (!queued)
 				pool_enqueue_locked(b, r);
 			pthread_mutex_unlock(&b->lock);
@@ -684,6 +701,13 @@ static void vblk_notify(void *opaque, struct vq *vq)
 		pool_enqueue_locked(b, r);
 		pthread_mutex_unlock(&b->lock);
 	}
+#ifdef VBLK_HAVE_URING
+	if (b->uring) {
+		pthread_mutex_lock(&b->lock);
+		uring_flush_locked(b);
+		pthread_mutex_unlock(&b->lock);
+	}
+#endif
 }
 
 static void vblk_reset(void *opaque)
