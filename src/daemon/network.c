@@ -159,13 +159,20 @@ struct vnet *vnet_define(struct vd *vd, const char *xml, size_t len, bool *creat
 		}
 	}
 	/* As libvirt: a vireo-managed bridge gets a name and a fixed MAC at define,
-	 * so they stay the same from one start to the next. */
+	 * so they stay the same from one start to the next; STP on, delay 0. */
 	if (def->forward != NETCONF_FWD_BRIDGE) {
 		if (!def->bridge) {
 			if (n && n->def->bridge)
 				def->bridge = g_strdup(n->def->bridge);
 			else if (!(def->bridge = pick_bridge(def->name)))
 				goto fail;
+		}
+		/* libvirt's defaults, written out as its dumpxml does */
+		if (!def->stp)
+			def->stp = DOM_TRISTATE_ON;
+		if (!def->has_delay) {
+			def->has_delay = true;
+			def->delay = 0;
 		}
 		if (!def->has_mac) {
 			if (n && n->def->has_mac)
