@@ -133,35 +133,21 @@ static int attr_mac(const xmlNode *n, const char *name, bool required, bool *pre
 
 static int p_name(xmlNode *n, void *ctx, unsigned int flags)
 {
-	char *s, *e;
-
 	(void)flags;
-	if (xmlu_check_attrs(n, NULL) < 0 || xmlu_text(n, &DEF(ctx)->name) < 0)
+	if (xmlu_check_attrs(n, NULL) < 0)
 		return -1;
-	for (s = DEF(ctx)->name; isspace((unsigned char)*s); s++)
-		;
-	for (e = s + strlen(s); e > s && isspace((unsigned char)e[-1]); e--)
-		;
-	*e = '\0';
-	memmove(DEF(ctx)->name, s, strlen(s) + 1);
-	return 0;
+	return xmlu_text_trimmed(n, &DEF(ctx)->name);
 }
 
 static int p_uuid(xmlNode *n, void *ctx, unsigned int flags)
 {
 	autofree char *text = NULL;
-	char *s, *e;
 
 	(void)flags;
-	if (xmlu_check_attrs(n, NULL) < 0 || xmlu_text(n, &text) < 0)
+	if (xmlu_check_attrs(n, NULL) < 0 || xmlu_text_trimmed(n, &text) < 0)
 		return -1;
-	for (s = text; isspace((unsigned char)*s); s++)
-		;
-	for (e = s + strlen(s); e > s && isspace((unsigned char)e[-1]); e--)
-		;
-	*e = '\0';
-	if (dom_uuid_parse(s, DEF(ctx)->uuid) < 0)
-		return err_set(ERR_INVALID, "line %ld: <uuid>: '%s' is not a UUID", xmlu_line(n), s);
+	if (dom_uuid_parse(text, DEF(ctx)->uuid) < 0)
+		return err_set(ERR_INVALID, "line %ld: <uuid>: '%s' is not a UUID", xmlu_line(n), text);
 	return 0;
 }
 

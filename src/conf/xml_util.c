@@ -357,6 +357,14 @@ static void trim(char *s)
 	memmove(s, s + start, n - start + 1);
 }
 
+int xmlu_text_trimmed(const xmlNode *node, char **out)
+{
+	if (xmlu_text(node, out) < 0)
+		return -1;
+	trim(*out);
+	return 0;
+}
+
 int xmlu_text_enum(const xmlNode *node, const char *const *table, int *out)
 {
 	char *v = NULL;

@@ -49,6 +49,8 @@ int xmlu_err_duplicate(const xmlNode *child);
 int xmlu_attr(const xmlNode *node, const char *name, bool required, char **out);
 /* Element text content (malloc'd; "" when empty). Fails if children are elements. */
 int xmlu_text(const xmlNode *node, char **out);
+/* The same without leading and trailing white space. */
+int xmlu_text_trimmed(const xmlNode *node, char **out);
 
 /* Map an attribute value onto an index in a NULL-terminated table. Absent:
  * returns 0 and leaves *out (so callers preset the default), or fails when

@@ -102,37 +102,24 @@ void vireo_network_free(vireo_network *net)
 	free(net);
 }
 
+static void *net_make(vireo_conn *conn, json_object *o, void *opaque)
+{
+	(void)opaque;
+	return net_from_json(conn, o);
+}
+
+static void net_free_any(void *p)
+{
+	vireo_network_free(p);
+}
+
 int vireo_conn_list_networks(vireo_conn *conn, vireo_network ***nets, unsigned int flags)
 {
 	bool active = flags & VIREO_LIST_ACTIVE, inactive = flags & VIREO_LIST_INACTIVE;
 	const char *path = active && !inactive ? "/v1/networks?state=active" :
 			   inactive && !active ? "/v1/networks?state=inactive" : "/v1/networks";
-	json_object *arr = get_array(conn, path, "network list");
-	vireo_network **out;
-	size_t n;
 
-	if (!arr)
-		return -1;
-	n = json_object_array_length(arr);
-	out = calloc(n + 1, sizeof(*out));
-	if (!out) {
-		json_object_put(arr);
-		no_memory();
-		return -1;
-	}
-	for (size_t i = 0; i < n; i++) {
-		out[i] = net_from_json(conn, json_object_array_get_idx(arr, i));
-		if (!out[i]) {
-			for (size_t k = 0; k < i; k++)
-				vireo_network_free(out[k]);
-			free(out);
-			json_object_put(arr);
-			return -1;
-		}
-	}
-	json_object_put(arr);
-	*nets = out;
-	return (int)n;
+	return vireo_list_handles(conn, path, "network list", net_make, net_free_any, NULL, (void ***)nets);
 }
 
 vireo_network *vireo_network_lookup_by_name(vireo_conn *conn, const char *name)

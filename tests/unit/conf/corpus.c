@@ -48,6 +48,18 @@ int corpus_virt_xml_validate(const char *xml, const char *schema, char **why)
 	return rc ? 1 : 0;
 }
 
+void corpus_expected_error(const char *path, const char *xml, char *expect, size_t size)
+{
+	const char *start = strstr(xml, "<!-- expect: "), *end;
+
+	if (!start || start != xml || !(end = strstr(start, " -->")))
+		fail_msg("%s: first line must be <!-- expect: ... -->", path);
+	start += strlen("<!-- expect: ");
+	assert_true((size_t)(end - start) < size);
+	memcpy(expect, start, (size_t)(end - start));
+	expect[end - start] = '\0';
+}
+
 int corpus_add_case(struct corpus *c, const char *name, CMUnitTestFunction fn, char *path)
 {
 	struct CMUnitTest *t;

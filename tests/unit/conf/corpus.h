@@ -17,6 +17,10 @@ char *corpus_load(const char *path);
  * output, malloc'd), -1 when the tool is missing. */
 int corpus_virt_xml_validate(const char *xml, const char *schema, char **why);
 
+/* The message a bad corpus document names on its first line, as
+ * "<!-- expect: MESSAGE -->" (fails the test when the line is missing). */
+void corpus_expected_error(const char *path, const char *xml, char *expect, size_t size);
+
 struct corpus {
 	struct CMUnitTest *tests;
 	size_t n, cap;

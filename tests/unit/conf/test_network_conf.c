@@ -75,15 +75,9 @@ static void test_bad_document_is_refused_naming_its_problem(void **state)
 	const char *path = *state;
 	autofree char *xml = corpus_load(path);
 	char expect[512];
-	const char *start = strstr(xml, "<!-- expect: "), *end;
 	struct netconf_def *def;
 
-	if (!start || start != xml || !(end = strstr(start, " -->")))
-		fail_msg("%s: first line must be <!-- expect: ... -->", path);
-	start += strlen("<!-- expect: ");
-	assert_true((size_t)(end - start) < sizeof(expect));
-	memcpy(expect, start, (size_t)(end - start));
-	expect[end - start] = '\0';
+	corpus_expected_error(path, xml, expect, sizeof(expect));
 	err_clear();
 	def = parse_str(xml);
 	if (def) {
