@@ -3,12 +3,12 @@
  * masquerading for nat, and drops for an isolated network. Written with the
  * nft CLI in one transaction, so a re-apply replaces it without a gap.
  * Prefix: vnft_. */
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include "common/util.h"   /* before GLib: both define MIN/MAX */
 #include <glib.h>
+#include <gio/gio.h>
 
 #include "common/error.h"
 #include "daemon/network.h"
@@ -22,42 +22,30 @@ static char *vnft_binary(void)
 	return p;
 }
 
-/* Run nft with `script` on its standard input (nft -f -). */
-static int vnft_run(const char *script, bool quiet_fail)
+/* Run nft with `script` on its standard input (nft -f -): no file to leave
+ * behind, and nothing outside vireod's --root. */
+static int vnft_run(const char *script)
 {
 	autofree char *bin = vnft_binary();
-	char tmpl[] = "/tmp/vireod-nft-XXXXXX";
 	g_autofree char *err_text = NULL;
 	GError *gerr = NULL;
-	int status = 0, fd;
-	size_t len = strlen(script);
+	GSubprocess *p;
+	bool ok;
 
 	if (!bin)
 		return err_set(ERR_UNSUPPORTED, "nft is not installed (Debian package nftables)");
-	fd = mkstemp(tmpl);
-	if (fd < 0)
-		return err_set_errno(ERR_IO, errno, "cannot create a temporary nft script");
-	if (write(fd, script, len) != (ssize_t)len) {
-		close(fd);
-		unlink(tmpl);
-		return err_set_errno(ERR_IO, errno, "cannot write %s", tmpl);
+	p = g_subprocess_new(G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
+			     G_SUBPROCESS_FLAGS_STDERR_PIPE, &gerr, bin, "-f", "-", NULL);
+	if (!p || !g_subprocess_communicate_utf8(p, script, NULL, NULL, &err_text, &gerr)) {
+		err_set(ERR_IO, "cannot run %s: %s", bin, gerr ? gerr->message : "unknown error");
+		g_clear_error(&gerr);
+		if (p)
+			g_object_unref(p);
+		return -1;
 	}
-	close(fd);
-	{
-		char *argv[] = { bin, "-f", tmpl, NULL };
-		gboolean ok = g_spawn_sync(NULL, argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL,
-					   &err_text, &status, &gerr);
-
-		unlink(tmpl);
-		if (!ok) {
-			err_set(ERR_IO, "cannot run %s: %s", bin, gerr->message);
-			g_error_free(gerr);
-			return -1;
-		}
-	}
-	if (!g_spawn_check_wait_status(status, NULL)) {
-		if (quiet_fail)
-			return -1;
+	ok = g_subprocess_get_successful(p);
+	g_object_unref(p);
+	if (!ok) {
 		g_strstrip(err_text);
 		return err_set(ERR_IO, "nft failed: %s", err_text && *err_text ? err_text : "no message");
 	}
@@ -109,7 +97,7 @@ int vnft_apply(const struct netconf_def *def)
 				       net, def->prefix, net, def->prefix, out);
 	}
 	g_string_append(s, "}\n");
-	rc = vnft_run(s->str, false);
+	rc = vnft_run(s->str);
 	g_string_free(s, TRUE);
 	if (rc < 0)
 		err_prefix("network '%s': table ip vireo_%s", def->name, def->name);
@@ -120,7 +108,7 @@ int vnft_remove(const char *name)
 {
 	g_autofree char *script = g_strdup_printf("table ip vireo_%s {}\ndelete table ip vireo_%s\n", name, name);
 
-	if (vnft_run(script, false) < 0)
+	if (vnft_run(script) < 0)
 		return err_prefix("network '%s': removing table ip vireo_%s", name, name);
 	return 0;
 }
