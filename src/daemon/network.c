@@ -153,10 +153,10 @@ struct vnet *vnet_define(struct vd *vd, const char *xml, size_t len, bool *creat
 			err_set(ERR_EXISTS, "network '%s' already has uuid %s", vnet_def(other)->name, uuid);
 			goto fail;
 		}
-		if (def->bridge && def->forward != NETCONF_FWD_BRIDGE && bridge_taken(def->bridge, n)) {
-			err_set(ERR_EXISTS, "bridge %s is already used by another network", def->bridge);
-			goto fail;
-		}
+	}
+	if (def->bridge && def->forward != NETCONF_FWD_BRIDGE && bridge_taken(def->bridge, n)) {
+		err_set(ERR_EXISTS, "bridge %s is already used by another network", def->bridge);
+		goto fail;
 	}
 	/* As libvirt: a vireo-managed bridge gets a name and a fixed MAC at define,
 	 * so they stay the same from one start to the next; STP on, delay 0. */

@@ -188,6 +188,10 @@ XML
 	out=$($VIREO net-define "$ROOT/iso-bad.xml" 2>&1) && { log "bad range accepted"; return 1; }
 	grep -q "DHCP range end 10.51.0.20 is not a host address" <<<"$out" || { log "$out"; return 1; }
 	$VIREO net-dumpxml --inactive iso | grep -q "end='10.50.0.20'" || return 1
+	# one bridge, one network
+	sed 's/<name>iso</<name>iso2</; s/10\.50\./10.60./g' "$ROOT/iso.xml" >"$ROOT/iso2.xml"
+	out=$($VIREO net-define "$ROOT/iso2.xml" 2>&1) && { log "second network on vtiso0 accepted"; return 1; }
+	grep -q "bridge vtiso0 is already used by another network" <<<"$out" || { log "$out"; return 1; }
 	# autostart brings it back with the next vireod (after a destroy)
 	$VIREO net-destroy iso >/dev/null && stop_daemon && net_daemon_start || return 1
 	$VIREO net-info iso | grep -Eq "^Active: +yes" || { log "no autostart"; return 1; }
