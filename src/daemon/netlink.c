@@ -170,6 +170,18 @@ int vnl_link_up(const char *name)
 	return s ? vnl_link_set(s, name, NULL, 0, 0) : -1;
 }
 
+int vnl_enslave(const char *name, const char *bridge)
+{
+	autoclose_nl struct nl_sock *s = vnl_open();
+	int master = (int)if_nametoindex(bridge);
+
+	if (!s)
+		return -1;
+	if (!master)
+		return err_set(ERR_NOT_FOUND, "bridge %s does not exist on the host", bridge);
+	return vnl_link_set(s, name, NULL, 0, master);
+}
+
 int vnl_addr_add(const char *name, uint32_t ip, unsigned int prefix)
 {
 	autoclose_nl struct nl_sock *s = vnl_open();

@@ -324,6 +324,32 @@ fail:
 	return -1;
 }
 
+/* Running domains keep their taps through a net-destroy (the VMM holds them):
+ * a new start of the network puts them back on its bridge. */
+static void vnet_replug(struct vnet *n)
+{
+	GHashTableIter it;
+	gpointer v;
+
+	g_hash_table_iter_init(&it, n->vd->domains);
+	while (g_hash_table_iter_next(&it, NULL, &v)) {
+		const struct dom_def *live = ((struct vdom *)v)->live;
+
+		for (size_t i = 0; live && i < live->nnets; i++) {
+			const struct dom_net *net = &live->nets[i];
+
+			if (net->type != DOM_NET_NETWORK || !net->source || strcmp(net->source, n->live->name) ||
+			    !net->target_dev || !vnl_link_exists(net->target_dev))
+				continue;
+			if (vnl_enslave(net->target_dev, n->live->bridge) < 0)
+				log_warn("network %s: domain %s: %s", n->live->name, live->name, err_message());
+			else
+				log_info("network %s: tap %s of domain %s back on %s", n->live->name,
+					 net->target_dev, live->name, n->live->bridge);
+		}
+	}
+}
+
 int vnet_start(struct vnet *n)
 {
 	struct netconf_def *live;
@@ -340,6 +366,8 @@ int vnet_start(struct vnet *n)
 	n->live = live;
 	if (write_status(live) < 0)
 		log_error("network %s: %s (a vireod restart will not re-adopt it)", live->name, err_message());
+	if (live->forward != NETCONF_FWD_BRIDGE)
+		vnet_replug(n);
 	vnet_emit(n->vd, live->name, "started", "booted");
 	return 0;
 }

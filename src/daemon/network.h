@@ -48,6 +48,8 @@ int vnl_bridge_create(const char *name, const uint8_t *mac, unsigned int mtu, bo
 int vnl_link_delete(const char *name);
 int vnl_link_up(const char *name);
 int vnl_addr_add(const char *name, uint32_t ip, unsigned int prefix);
+/* Put an existing link on a bridge and set it up. */
+int vnl_enslave(const char *name, const char *bridge);
 unsigned int vnl_link_mtu(const char *name);   /* 0: unknown */
 /* Create a tap (name `want`, or vnet%d), give it the guest MAC with 0xfe in
  * front, the bridge's MTU, enslave it and set it up. Returns the fd. */

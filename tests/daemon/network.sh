@@ -222,6 +222,9 @@ net_domain_body() {
 	out=$(ip -n "$NSH" -o link show master "$br")
 	grep -q "vnet0" <<<"$out" && grep -q "fe:54:00:30:00:01" <<<"$out" || { log "$out"; return 1; }
 	$VIREO dumpxml n1 | grep -q "<target dev='vnet0'/>" || return 1
+	# net-destroy unplugs the running guest's tap; net-start plugs it back
+	$VIREO net-destroy default >/dev/null && $VIREO net-start default >/dev/null || return 1
+	ip -n "$NSH" -o link show master "$br" | grep -q vnet0 || { log "vnet0 not back on $br"; return 1; }
 	# a host bridge made outside vireo
 	ip -n "$NSH" link add hostbr0 type bridge && ip -n "$NSH" link set hostbr0 up || return 1
 	define n3 "<devices><interface type='bridge'><source bridge='hostbr0'/><model type='virtio'/></interface></devices>" || return 1
