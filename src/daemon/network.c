@@ -264,16 +264,19 @@ static int enable_ip_forward(void)
 	static const char path[] = "/proc/sys/net/ipv4/ip_forward";
 	g_autofree char *now = NULL;
 
+	FILE *f;
+
 	if (g_file_get_contents(path, &now, NULL, NULL) && now[0] == '1')
 		return 0;
-	if (!g_file_set_contents(path, "1\n", 2, NULL)) {
-		/* g_file_set_contents renames a temp file: /proc needs a plain write */
-		FILE *f = fopen(path, "w");
+	/* a plain write: /proc takes no temporary file and rename */
+	f = fopen(path, "we");
+	if (f) {
+		bool ok = fputs("1\n", f) >= 0;
 
-		if (!f || fputs("1\n", f) < 0 || fclose(f) != 0)
-			return err_set_errno(ERR_IO, errno, "cannot enable IPv4 forwarding (%s)", path);
+		if (fclose(f) == 0 && ok)
+			return 0;
 	}
-	return 0;
+	return err_set_errno(ERR_IO, errno, "cannot enable IPv4 forwarding (%s)", path);
 }
 
 static int vnet_bring_up(struct vnet *n, struct netconf_def *live)
