@@ -987,10 +987,52 @@ int vdom_resume(struct vdom *d, vdom_done_fn done, void *opaque)
 	return vdom_qmp_simple(d, "cont", vdom_after_cont, done, opaque);
 }
 
+struct vdom_later {
+	vdom_done_fn done;
+	void *opaque;
+};
+
+static gboolean vdom_later_done(gpointer data)
+{
+	struct vdom_later *l = data;
+
+	if (l->done)
+		l->done(l->opaque, 0);
+	g_free(l);
+	return G_SOURCE_REMOVE;
+}
+
+/* destroy of a domain whose VMM is still starting (a hung VMM, a slow one):
+ * the VMM is killed at once, the start fails saying so, the domain is shut
+ * off (destroyed). done runs from the loop, as for any action. */
+static int vdom_destroy_starting(struct vdom *d, vdom_done_fn done, void *opaque)
+{
+	struct vdom_later *l = g_new0(struct vdom_later, 1);
+	char name[DOM_NAME_MAX + 1];
+	bool transient = !d->def;
+
+	g_strlcpy(name, vdom_def(d)->name, sizeof(name));
+	l->done = done;
+	l->opaque = opaque;
+	if (vdom_pid_alive(d))
+		kill(d->pid, SIGKILL);
+	vdom_clear_runtime(d);
+	d->state = VDOM_SHUTOFF;
+	d->reason = "destroyed";
+	err_set(ERR_BUSY, "domain '%s' was destroyed while starting", name);
+	vdom_op_finish(d, -1);
+	if (transient)
+		g_hash_table_remove(d->vd->domains, name);
+	g_idle_add(vdom_later_done, l);
+	return 0;
+}
+
 /* quit over QMP, SIGKILL if the VMM is still there after the grace time; done
  * runs when the VMM is gone (vdom_exited) or refuses to die (vdom_exit_poll). */
 int vdom_destroy(struct vdom *d, vdom_done_fn done, void *opaque)
 {
+	if (d->op && d->op->starting)
+		return vdom_destroy_starting(d, done, opaque);
 	if (vdom_check_idle(d) < 0)
 		return -1;
 	if (d->state != VDOM_RUNNING && d->state != VDOM_PAUSED)
