@@ -194,11 +194,67 @@ int qcow2_extend_file(struct blk *b, uint64_t end)
 	return 0;
 }
 
-/* Before a refcount falls: the table writes that dropped the references must
- * be on disk first (one barrier covers a whole batch of frees). */
-static int unref_ordered(struct blk *b)
+/* Past this many deferred decrements, settle them at once. */
+#define PFREE_MAX 4096
+
+static int apply_free(struct blk *b, uint64_t c, uint64_t count, bool punch)
 {
-	return qcow2_state(b)->unref_pending ? qcow2_barrier(b) : 0;
+	struct qcow2 *s = qcow2_state(b);
+
+	if (qcow2_update_refcount(b, c, count, -1) < 0)
+		return -1;
+	for (uint64_t i = 0; i < count; i++) {
+		uint64_t rc;
+		qcow2_cache_drop(&s->l2c, (c + i) << s->cluster_bits);
+		if (punch && qcow2_get_refcount(b, c + i, &rc) == 0 && rc == 0)
+			(void)fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+					(off_t)((c + i) << s->cluster_bits), (off_t)s->cluster_size);
+	}
+	return 0;
+}
+
+int qcow2_settle(struct blk *b)
+{
+	struct qcow2 *s = qcow2_state(b);
+	int rc = 0;
+
+	if (qcow2_barrier(b) < 0)
+		return -1;
+	/* Taken off the list first: a failure leaks clusters, never frees twice. */
+	size_t n = s->npfree;
+	s->npfree = 0;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = apply_free(b, s->pfree[i].cluster, s->pfree[i].count, s->pfree[i].punch);
+	return rc;
+}
+
+/* A refcount must not fall before the table writes that dropped the
+ * references are on disk: with writes pending, the decrement waits for the
+ * next flush (a power cut leaks the clusters instead of leaving a reference
+ * with a zero refcount). Returns 1 when deferred, 0 when it may go now. */
+static int defer_free(struct blk *b, uint64_t c, uint64_t count, bool punch)
+{
+	struct qcow2 *s = qcow2_state(b);
+
+	if (!s->unref_pending || b->cache == BLK_CACHE_UNSAFE)
+		return 0;
+	if (s->npfree && s->pfree[s->npfree - 1].cluster + s->pfree[s->npfree - 1].count == c &&
+	    s->pfree[s->npfree - 1].punch == punch) {
+		s->pfree[s->npfree - 1].count += count;
+		return 1;
+	}
+	if (s->npfree >= PFREE_MAX)
+		return qcow2_settle(b) < 0 ? -1 : 0;
+	if (s->npfree == s->pfree_cap) {
+		size_t cap = s->pfree_cap ? s->pfree_cap * 2 : 64;
+		struct qcow2_pending_free *v = realloc(s->pfree, cap * sizeof(*v));
+		if (!v)   /* no memory to wait: order by a barrier instead */
+			return qcow2_barrier(b) < 0 ? -1 : 0;
+		s->pfree = v;
+		s->pfree_cap = cap;
+	}
+	s->pfree[s->npfree++] = (struct qcow2_pending_free){ c, count, punch };
+	return 1;
 }
 
 int qcow2_update_refcount(struct blk *b, uint64_t start, uint64_t count, int64_t delta)
@@ -489,17 +545,9 @@ int qcow2_free_clusters(struct blk *b, uint64_t offset, uint64_t count, bool pun
 {
 	struct qcow2 *s = qcow2_state(b);
 	uint64_t c = offset >> s->cluster_bits;
+	int d = defer_free(b, c, count, punch);
 
-	if (unref_ordered(b) < 0 || qcow2_update_refcount(b, c, count, -1) < 0)
-		return -1;
-	for (uint64_t i = 0; i < count; i++) {
-		uint64_t rc;
-		qcow2_cache_drop(&s->l2c, (c + i) << s->cluster_bits);
-		if (punch && qcow2_get_refcount(b, c + i, &rc) == 0 && rc == 0)
-			(void)fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-					(off_t)((c + i) << s->cluster_bits), (off_t)s->cluster_size);
-	}
-	return 0;
+	return d < 0 ? -1 : d ? 0 : apply_free(b, c, count, punch);
 }
 
 int qcow2_free_entry(struct blk *b, uint64_t l2e, bool punch)
@@ -514,9 +562,7 @@ int qcow2_free_entry(struct blk *b, uint64_t l2e, bool punch)
 		uint64_t host, len;
 		qcow2_compressed_extent(s, l2e, &host, &len);
 		uint64_t c0 = host >> s->cluster_bits, c1 = (host + len - 1) >> s->cluster_bits;
-		if (unref_ordered(b) < 0)
-			return -1;
-		return qcow2_update_refcount(b, c0, c1 - c0 + 1, -1);
+		return qcow2_free_clusters(b, c0 << s->cluster_bits, c1 - c0 + 1, false);
 	}
 	default:
 		return 0;
@@ -754,7 +800,7 @@ int qcow2_check(struct blk *b, unsigned fix, struct blk_check_result *res,
 	uint64_t cs = s->cluster_size, last_used = 0;
 
 	memset(res, 0, sizeof(*res));
-	if (!b->read_only && qcow2_release_reserve(b) < 0)
+	if (!b->read_only && (qcow2_settle(b) < 0 || qcow2_release_reserve(b) < 0))
 		return -1;
 	c.nb = (s->file_size + cs - 1) / cs;
 	c.exp = calloc(c.nb ? c.nb : 1, sizeof(*c.exp));

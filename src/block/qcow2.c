@@ -281,6 +281,7 @@ static void qcow2_free_state(struct qcow2 *s)
 	free(s->rt);
 	free(s->cbuf);
 	free(s->cin);
+	free(s->pfree);
 	pthread_mutex_destroy(&s->meta_lock);
 	free(s);
 }
@@ -960,6 +961,11 @@ static int write_allocating(struct blk *b, uint8_t *t, uint64_t l2off, uint64_t 
 	/* Keep whole clusters inside the file so that the image end is clean. */
 	if (!tbuf && qcow2_extend_file(b, host + k * cs) < 0)
 		goto out;
+	/* The head or tail copied in (backing data, or zeros over a reused
+	 * cluster) must be on disk before the L2 entry: else a power cut could
+	 * show what the cluster held before, outside the range written. */
+	if ((hbuf || tbuf) && qcow2_barrier(b) < 0)
+		goto out;
 	s->file_size = MAX(s->file_size, host + k * cs);
 	for (uint64_t i = 0; i < k; i++)
 		neu[i] = (host + i * cs) | QCOW2_OFLAG_COPIED;
@@ -1031,7 +1037,7 @@ static int qcow2_pwritev(struct blk *b, const struct iovec *iov, int cnt, uint64
 
 static int qcow2_flush(struct blk *b)
 {
-	return qcow2_barrier(b);
+	return qcow2_settle(b);
 }
 
 enum zero_mode { ZM_DISCARD, ZM_ZERO_UNMAP, ZM_ZERO_KEEP, ZM_EMPTY };

@@ -103,6 +103,13 @@ struct qcow2 {
 	 * barrier: their refcounts may only fall after the next one, or a power
 	 * cut could keep the reference and lose the refcount. */
 	bool unref_pending;
+	/* Refcount decrements waiting for the next flush: deferring them there
+	 * orders them after the table writes without a barrier of their own. */
+	struct qcow2_pending_free {
+		uint64_t cluster, count;
+		bool punch;
+	} *pfree;
+	size_t npfree, pfree_cap;
 };
 
 static inline struct qcow2 *qcow2_state(struct blk *b) { return b->opaque; }
@@ -134,6 +141,8 @@ int qcow2_free_clusters(struct blk *b, uint64_t offset, uint64_t count, bool pun
 int qcow2_extend_file(struct blk *b, uint64_t end);
 /* fdatasync so that earlier metadata writes reach the disk before later ones. */
 int qcow2_barrier(struct blk *b);
+/* Barrier, then the refcount decrements deferred behind it (flush, check). */
+int qcow2_settle(struct blk *b);
 int qcow2_check(struct blk *b, unsigned fix, struct blk_check_result *res,
 		void (*report)(void *ctx, const char *msg), void *ctx);
 /* Bytes covered by one compressed L2 entry: host offset and length. */
