@@ -245,17 +245,27 @@ static struct vdom_op *vdom_op_new(struct vdom *d, const char *what, vdom_done_f
 
 /* End the action in flight; the callback runs last since it may look the
  * domain up again (and find it gone). */
-static void vdom_op_finish(struct vdom *d, int rc)
+/* Take the action in flight off the domain (its timer stopped), so the domain
+ * can change or go before vdom_op_end tells the caller. */
+static struct vdom_op *vdom_op_take(struct vdom *d)
 {
 	struct vdom_op *op = d->op;
+
+	d->op = NULL;
+	if (op && op->timer_id) {
+		g_source_remove(op->timer_id);
+		op->timer_id = 0;
+	}
+	return op;
+}
+
+static void vdom_op_end(struct vdom_op *op, int rc)
+{
 	vdom_done_fn done;
 	void *opaque;
 
 	if (!op)
 		return;
-	d->op = NULL;
-	if (op->timer_id)
-		g_source_remove(op->timer_id);
 	done = op->done;
 	opaque = op->opaque;
 	g_free(op);
@@ -263,6 +273,11 @@ static void vdom_op_finish(struct vdom *d, int rc)
 		done(opaque, rc);
 	else if (rc < 0)
 		log_error("%s", err_message());
+}
+
+static void vdom_op_finish(struct vdom *d, int rc)
+{
+	vdom_op_end(vdom_op_take(d), rc);
 }
 
 /* Returns true if d was freed (a transient domain that stopped). */
@@ -559,6 +574,7 @@ static void vdom_start_failed(struct vdom *d, const char *why)
 	char tail[400], msg[ERR_MSG_MAX];
 	bool alive = vdom_pid_alive(d);
 	bool restart = d->op && d->op->restart;
+	struct vdom_op *op;
 	char name[DOM_NAME_MAX + 1];
 
 	g_strlcpy(name, vdom_def(d)->name, sizeof(name));
@@ -568,16 +584,16 @@ static void vdom_start_failed(struct vdom *d, const char *why)
 	snprintf(msg, sizeof(msg), "domain '%s': VMM %s (see %s)%s", name,
 		 alive ? why : "exited at start", d->log_path, tail);
 	vdom_clear_runtime(d);
-	err_set(ERR_INTERNAL, "%s", msg);
 	if (restart) {
 		d->state = VDOM_SHUTOFF;
 		d->reason = "failed";
-		vdom_op_finish(d, -1);
-		if (!d->def)
-			g_hash_table_remove(d->vd->domains, name);
-		return;
 	}
-	vdom_op_finish(d, -1);
+	op = vdom_op_take(d);
+	/* Transient (never persistent, or undefined while starting): nothing is left. */
+	if (!d->def)
+		g_hash_table_remove(d->vd->domains, name);
+	err_set(ERR_INTERNAL, "%s", msg);
+	vdom_op_end(op, -1);
 }
 
 static void vdom_start_qmp_ready(void *opaque, struct qmpc *q, bool ok)
@@ -761,18 +777,10 @@ static bool action_restarts(enum dom_action a)
 static void vdom_exited(struct vdom *d)
 {
 	const struct dom_def *def = vdom_def(d);
-	struct vdom_op *op = d->op;
-	vdom_done_fn done = op ? op->done : NULL;
-	void *done_opaque = op ? op->opaque : NULL;
-
 	/* Only a destroy can be in flight here (a start ends before QMP is watched);
-	 * detach it first: a restart below starts a new action. */
-	if (op) {
-		if (op->timer_id)
-			g_source_remove(op->timer_id);
-		g_free(op);
-		d->op = NULL;
-	}
+	 * take it first: a restart below starts a new action. */
+	struct vdom_op *op = vdom_op_take(d);
+
 	if (d->destroying) {
 		vdom_stopped(d, VDOM_SHUTOFF, "destroyed");
 	} else if (d->shutdown_seen && d->shutdown_guest && !strcmp(d->shutdown_reason, "guest-reset")) {
@@ -797,8 +805,7 @@ static void vdom_exited(struct vdom *d)
 		else
 			vdom_stopped(d, VDOM_CRASHED, "unknown");
 	}
-	if (done)
-		done(done_opaque, 0);
+	vdom_op_end(op, 0);
 }
 
 /* Every VDOM_POLL_MS until the VMM is gone: after the grace time SIGKILL, and
@@ -1010,6 +1017,7 @@ static int vdom_destroy_starting(struct vdom *d, vdom_done_fn done, void *opaque
 	struct vdom_later *l = g_new0(struct vdom_later, 1);
 	char name[DOM_NAME_MAX + 1];
 	bool transient = !d->def;
+	struct vdom_op *op;
 
 	g_strlcpy(name, vdom_def(d)->name, sizeof(name));
 	l->done = done;
@@ -1019,10 +1027,11 @@ static int vdom_destroy_starting(struct vdom *d, vdom_done_fn done, void *opaque
 	vdom_clear_runtime(d);
 	d->state = VDOM_SHUTOFF;
 	d->reason = "destroyed";
-	err_set(ERR_BUSY, "domain '%s' was destroyed while starting", name);
-	vdom_op_finish(d, -1);
+	op = vdom_op_take(d);
 	if (transient)
 		g_hash_table_remove(d->vd->domains, name);
+	err_set(ERR_BUSY, "domain '%s' was destroyed while starting", name);
+	vdom_op_end(op, -1);
 	g_idle_add(vdom_later_done, l);
 	return 0;
 }
