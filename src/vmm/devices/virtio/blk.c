@@ -13,6 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "common/error.h"
 #include "common/log.h"
@@ -58,7 +61,10 @@ struct vblk {
 	int ufd;
 	bool udirect;
 	unsigned unsubmitted;        /* SQEs prepared, not yet submitted (under `lock`) */
-	pthread_t reaper;
+	pthread_mutex_t cq_lock;     /* one consumer of completions at a time */
+	int cq_fd;                   /* eventfd the ring signals, served on the I/O thread */
+	pthread_t reaper;            /* without an I/O thread */
+	bool reaper_started;
 #endif
 };
 
@@ -480,29 +486,26 @@ static void pool_enqueue_locked(struct vblk *b, struct vblk_req *r)
 }
 
 #ifdef VBLK_HAVE_URING
-/* Reaps io_uring completions: status, push, and one interrupt per batch of
- * completions that were ready together. A NOP with no request stops it. */
-static void *reaper_main(void *arg)
+/* Complete what the ring has finished: status, push, and one interrupt per
+ * batch of completions that were ready together. Any thread: cq_lock
+ * serialises the consumers (the I/O thread, a reset waiting for requests,
+ * the reaper thread). false once the reaper's stop NOP was seen. */
+static bool uring_reap(struct vblk *b)
 {
-	struct vblk *b = arg;
+	struct io_uring_cqe *cqe;
+	bool go_on = true;
 
-	for (;;) {
-		struct io_uring_cqe *cqe;
-		struct vblk_req *r;
-		int res, ret = io_uring_wait_cqe(&b->ring, &cqe);
+	pthread_mutex_lock(&b->cq_lock);
+	while (io_uring_peek_cqe(&b->ring, &cqe) == 0) {
+		struct vblk_req *r = io_uring_cqe_get_data(cqe);
+		int res = cqe->res;
 		bool write, last;
 
-		if (ret == -EINTR)
-			continue;
-		if (ret < 0) {
-			log_error("virtio-blk %s: io_uring_wait_cqe: %s", b->id, strerror(-ret));
-			return NULL;
-		}
-		r = io_uring_cqe_get_data(cqe);
-		res = cqe->res;
 		io_uring_cqe_seen(&b->ring, cqe);
-		if (!r)
-			return NULL;
+		if (!r) {
+			go_on = false;
+			continue;
+		}
 		write = r->type == VIRTIO_BLK_T_OUT;
 		if (res == -EINVAL && b->udirect) {
 			/* O_DIRECT refused this buffer's alignment: the block
@@ -528,6 +531,40 @@ static void *reaper_main(void *arg)
 		if (--b->inflight == 0)
 			pthread_cond_broadcast(&b->idle);
 		pthread_mutex_unlock(&b->lock);
+	}
+	pthread_mutex_unlock(&b->cq_lock);
+	return go_on;
+}
+
+/* The ring's eventfd became readable: on the transport's I/O thread, which
+ * thus takes kicks and completions alike (no thread hand-off per batch). */
+static void uring_cq_event(void *opaque)
+{
+	struct vblk *b = opaque;
+	uint64_t cnt;
+
+	(void)!read(b->cq_fd, &cnt, sizeof(cnt));
+	uring_reap(b);
+}
+
+/* Without an I/O thread (tests): a thread of its own waits for completions.
+ * A NOP with no request stops it. */
+static void *reaper_main(void *arg)
+{
+	struct vblk *b = arg;
+
+	for (;;) {
+		struct io_uring_cqe *cqe;
+		int ret = io_uring_wait_cqe(&b->ring, &cqe);   /* waits, does not consume */
+
+		if (ret == -EINTR)
+			continue;
+		if (ret < 0) {
+			log_error("virtio-blk %s: io_uring_wait_cqe: %s", b->id, strerror(-ret));
+			return NULL;
+		}
+		if (!uring_reap(b))
+			return NULL;
 	}
 }
 
@@ -573,7 +610,7 @@ static bool uring_queue_locked(struct vblk *b, struct vblk_req *r)
 	return true;
 }
 
-static void uring_setup(struct vblk *b, const struct vblk_opts *o)
+static void uring_setup(struct vblk *b, const struct vblk_opts *o, bool iothread)
 {
 	int flags = (o->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC, ret;
 
@@ -602,40 +639,64 @@ static void uring_setup(struct vblk *b, const struct vblk_opts *o)
 		b->ufd = -1;
 		return;
 	}
-	ret = pthread_create(&b->reaper, NULL, reaper_main, b);
-	if (ret) {
-		log_warn("virtio-blk %s: cannot start the io_uring reaper: %s; using the thread pool",
-			 b->id, strerror(ret));
-		io_uring_queue_exit(&b->ring);
-		close(b->ufd);
-		b->ufd = -1;
-		return;
+	if (iothread) {
+		b->cq_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (b->cq_fd < 0 || (ret = io_uring_register_eventfd(&b->ring, b->cq_fd)) < 0 ||
+		    virtio_pci_watch_fd(b->vp, b->cq_fd, uring_cq_event, b) < 0) {
+			log_warn("virtio-blk %s: cannot watch io_uring completions on the I/O thread; "
+				 "using the thread pool", b->id);
+			goto fail;
+		}
+	} else {
+		ret = pthread_create(&b->reaper, NULL, reaper_main, b);
+		if (ret) {
+			log_warn("virtio-blk %s: cannot start the io_uring reaper: %s; using the thread pool",
+				 b->id, strerror(ret));
+			goto fail;
+		}
+		pthread_setname_np(b->reaper, "virtio-blk-uring");
+		b->reaper_started = true;
 	}
-	pthread_setname_np(b->reaper, "virtio-blk-uring");
 	b->uring = true;
+	return;
+fail:
+	io_uring_queue_exit(&b->ring);
+	close(b->ufd);
+	b->ufd = -1;
+	if (b->cq_fd >= 0)
+		close(b->cq_fd);
+	b->cq_fd = -1;
 }
 
 static void uring_teardown(struct vblk *b)
 {
-	struct io_uring_sqe *sqe;
+	struct io_uring_sqe *sqe = NULL;
 
 	if (!b->uring)
 		return;
-	/* A NOP without a request tells the reaper to stop. */
-	pthread_mutex_lock(&b->lock);
-	sqe = io_uring_get_sqe(&b->ring);
-	if (sqe) {
-		io_uring_prep_nop(sqe);
-		io_uring_sqe_set_data(sqe, NULL);
-		io_uring_submit(&b->ring);
+	if (b->reaper_started) {
+		/* A NOP without a request tells the reaper to stop. After a
+		 * submission the ring has room for it. */
+		pthread_mutex_lock(&b->lock);
+		uring_flush_locked(b);
+		sqe = io_uring_get_sqe(&b->ring);
+		if (sqe) {
+			io_uring_prep_nop(sqe);
+			io_uring_sqe_set_data(sqe, NULL);
+			b->unsubmitted++;
+			uring_flush_locked(b);
+		}
+		pthread_mutex_unlock(&b->lock);
+		if (sqe)
+			pthread_join(b->reaper, NULL);
+		else
+			log_error("virtio-blk %s: cannot stop the io_uring reaper", b->id);
 	}
-	pthread_mutex_unlock(&b->lock);
-	if (sqe)
-		pthread_join(b->reaper, NULL);
-	else
-		pthread_cancel(b->reaper);
+	/* With the I/O thread, the transport (destroyed first) has stopped it. */
 	io_uring_queue_exit(&b->ring);
 	close(b->ufd);
+	if (b->cq_fd >= 0)
+		close(b->cq_fd);
 	b->uring = false;
 }
 #endif
@@ -706,6 +767,10 @@ static void vblk_notify(void *opaque, struct vq *vq)
 		pthread_mutex_lock(&b->lock);
 		uring_flush_locked(b);
 		pthread_mutex_unlock(&b->lock);
+		/* Reads from the page cache complete inside the submission:
+		 * finish them now, with one interrupt, rather than on the next
+		 * wake-up. */
+		uring_reap(b);
 	}
 #endif
 }
@@ -717,8 +782,29 @@ static void vblk_reset(void *opaque)
 	/* The transport has stopped kicks; wait for what the pool holds so
 	 * nothing writes guest memory or the used ring after reset. */
 	pthread_mutex_lock(&b->lock);
-	while (b->inflight)
+	while (b->inflight) {
+#ifdef VBLK_HAVE_URING
+		/* The I/O thread that reaps the ring may itself be waiting for
+		 * this reset to finish (a kick): reap here meanwhile. */
+		if (b->uring) {
+			struct timespec until;
+
+			pthread_mutex_unlock(&b->lock);
+			uring_reap(b);
+			pthread_mutex_lock(&b->lock);
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_nsec += 2000000;
+			if (until.tv_nsec >= 1000000000) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000;
+			}
+			if (b->inflight)
+				pthread_cond_timedwait(&b->idle, &b->lock, &until);
+			continue;
+		}
+#endif
 		pthread_cond_wait(&b->idle, &b->lock);
+	}
 	pthread_mutex_unlock(&b->lock);
 	b->features = 0;
 }
@@ -797,6 +883,10 @@ struct vblk *vblk_create(const struct vblk_opts *o, const struct guest_mem *gm,
 		return NULL;
 	}
 	pthread_mutex_init(&b->lock, NULL);
+#ifdef VBLK_HAVE_URING
+	pthread_mutex_init(&b->cq_lock, NULL);
+	b->cq_fd = -1;
+#endif
 	pthread_cond_init(&b->work, NULL);
 	pthread_cond_init(&b->idle, NULL);
 	b->readonly = o->readonly;
@@ -845,7 +935,7 @@ struct vblk *vblk_create(const struct vblk_opts *o, const struct guest_mem *gm,
 	b->ufd = -1;
 	/* The ring needs the pool for what it cannot do (and as its fallback). */
 	if (o->aio == VBLK_AIO_IO_URING && b->nthreads)
-		uring_setup(b, o);
+		uring_setup(b, o, iothread);
 #else
 	if (o->aio == VBLK_AIO_IO_URING)
 		log_info("virtio-blk %s: built without liburing; aio=io_uring uses the thread pool", b->id);
@@ -909,6 +999,9 @@ void vblk_destroy(struct vblk *b)
 	pthread_cond_destroy(&b->work);
 	pthread_cond_destroy(&b->idle);
 	pthread_mutex_destroy(&b->lock);
+#ifdef VBLK_HAVE_URING
+	pthread_mutex_destroy(&b->cq_lock);
+#endif
 	free(b);
 }
 

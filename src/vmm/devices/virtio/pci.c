@@ -47,6 +47,8 @@
 #define MSIX_CTRL_MASKALL 0x40
 #define MSIX_ENTRY_MASKED 1u
 
+#define VP_MAX_WATCH 2            /* device fds on the I/O thread (virtio_pci_watch_fd) */
+
 #define ISR_QUEUE 1
 #define ISR_CONFIG 2
 
@@ -111,10 +113,12 @@ struct virtio_pci {
 	uint64_t bar_addr;
 	bool bar_mapped, evt_assigned;
 
-	/* I/O thread. */
+	/* I/O thread, and fds of the device model's own it also serves. */
 	bool iothread;
 	pthread_t thread;
 	int epfd, stop_fd;
+	struct { void (*cb)(void *opaque); void *opaque; } watch[VP_MAX_WATCH];
+	unsigned nwatch;
 };
 
 /* ---- interrupts ---- */
@@ -293,11 +297,34 @@ static void *iothread_main(void *arg)
 
 			if (q == UINT32_MAX)
 				return NULL;
+			if (q >= VIRTIO_MAX_QUEUES) {
+				/* A device fd: outside the run lock, see virtio_pci_watch_fd. */
+				q -= VIRTIO_MAX_QUEUES;
+				vp->watch[q].cb(vp->watch[q].opaque);
+				continue;
+			}
 			if (read(vp->vqs[q].kick_fd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
 				continue;
 			kick(vp, q);
 		}
 	}
+}
+
+int virtio_pci_watch_fd(struct virtio_pci *vp, int fd, void (*cb)(void *opaque), void *opaque)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	if (!vp->iothread)
+		return err_set(ERR_INVALID, "%s: no I/O thread to watch fd %d", vp->name, fd);
+	if (vp->nwatch == VP_MAX_WATCH)
+		return err_set(ERR_INTERNAL, "%s: more than %u watched fds", vp->name, VP_MAX_WATCH);
+	vp->watch[vp->nwatch].cb = cb;
+	vp->watch[vp->nwatch].opaque = opaque;
+	ev.data.u32 = VIRTIO_MAX_QUEUES + vp->nwatch;
+	if (epoll_ctl(vp->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		return err_set_errno(ERR_INTERNAL, errno, "%s: epoll_ctl for fd %d", vp->name, fd);
+	vp->nwatch++;
+	return 0;
 }
 
 /* ---- status machine ---- */

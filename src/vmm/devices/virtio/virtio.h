@@ -93,6 +93,12 @@ void virtio_pci_config_changed(struct virtio_pci *vp);
 /* The device hit an error it cannot go on from (a malformed ring): set
  * DEVICE_NEEDS_RESET and raise the config vector; logs the cause once. */
 void virtio_pci_set_needs_reset(struct virtio_pci *vp, const char *why);
+/* Serve `fd` on the transport's I/O thread too: cb(opaque) runs there
+ * whenever it is readable (level-triggered: cb must drain it), outside the
+ * lock that keeps kicks out during a reset, so it may complete requests a
+ * reset waits for. Call before the guest runs. -1 (error set) without an
+ * I/O thread. */
+int virtio_pci_watch_fd(struct virtio_pci *vp, int fd, void (*cb)(void *opaque), void *opaque);
 /* The guest memory the device's buffers live in. */
 const struct guest_mem *virtio_pci_guest_mem(struct virtio_pci *vp);
 

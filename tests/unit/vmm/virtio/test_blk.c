@@ -197,8 +197,8 @@ struct fx {
 	uint16_t next_desc;
 };
 
-static int fx_setup_aio(void **state, bool readonly, unsigned workers, uint64_t features,
-			enum vblk_aio aio)
+static int fx_setup_full(void **state, bool readonly, unsigned workers, uint64_t features,
+			 enum vblk_aio aio, bool iothread)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 	struct vblk_opts o;
@@ -220,7 +220,7 @@ static int fx_setup_aio(void **state, bool readonly, unsigned workers, uint64_t 
 	o.serial = strdup("VIREO-SERIAL-1");
 	o.format = strdup("raw");
 	o.id = strdup("disk0");
-	f->b = vblk_create(&o, &f->r.gm, &f->ops, false);
+	f->b = vblk_create(&o, &f->r.gm, &f->ops, iothread);
 	vblk_opts_free(&o);
 	assert_non_null(f->b);
 	drv_bus_init(&f->d);
@@ -235,6 +235,12 @@ static int fx_setup_aio(void **state, bool readonly, unsigned workers, uint64_t 
 	assert_int_equal(drv_status(&f->d) & VIRTIO_STATUS_DRIVER_OK, VIRTIO_STATUS_DRIVER_OK);
 	*state = f;
 	return 0;
+}
+
+static int fx_setup_aio(void **state, bool readonly, unsigned workers, uint64_t features,
+			enum vblk_aio aio)
+{
+	return fx_setup_full(state, readonly, workers, features, aio, false);
 }
 
 static int fx_setup(void **state, bool readonly, unsigned workers, uint64_t features)
@@ -264,6 +270,12 @@ static int setup_pool(void **state)
 static int setup_uring(void **state)
 {
 	return fx_setup_aio(state, false, 2, BLK_FEATS, VBLK_AIO_IO_URING);
+}
+
+/* As in the VMM: kicks and io_uring completions both on the transport's I/O thread. */
+static int setup_uring_iothread(void **state)
+{
+	return fx_setup_full(state, false, 2, BLK_FEATS, VBLK_AIO_IO_URING, true);
 }
 
 static int setup_uring_ro(void **state)
@@ -576,6 +588,36 @@ static void test_vblk_io_uring_writes_then_reads_back_many_requests(void **state
 	print_message("io_uring: %u requests, %llu interrupts\n", 2 * n + 1, (unsigned long long)st.interrupts);
 }
 
+/* A reset right after a kick, with requests on the ring, returns (the I/O
+ * thread that reaps completions may be the one waiting for the reset) and
+ * leaves nothing in flight: every request taken was completed first. */
+static void test_vblk_io_uring_reset_with_requests_in_flight(void **state)
+{
+	struct fx *f = *state;
+	const unsigned n = 48;
+	struct vblk_stats st;
+
+	if (!vblk_io_uring_active(f->b))
+		skip();
+	for (int round = 0; round < 20; round++) {
+		for (unsigned i = 0; i < n; i++)
+			submit(f, i, i % 2 ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN, 8 * (uint64_t)i, 4096, i % 2 == 0);
+		drv_kick(&f->d, 0);
+		drv_wr(&f->d, f->d.common + DRV_STATUS, 1, 0);
+		assert_int_equal(drv_status(&f->d), 0);
+		/* The driver sets the device up again for the next round. */
+		assert_true(drv_negotiate(&f->d, V1 | BLK_FEATS));
+		memset(f->r.ram, 0, HDR(0));   /* fresh rings, same guest memory */
+		f->r.avail_idx = 0;
+		drv_msix_vector(&f->d, 0, 0xfee00000, 0x30);
+		drv_queue(&f->d, &f->r, 0, 1);
+		drv_driver_ok(&f->d);
+		assert_int_equal(drv_status(&f->d) & VIRTIO_STATUS_DRIVER_OK, VIRTIO_STATUS_DRIVER_OK);
+	}
+	vblk_get_stats(f->b, &st);
+	assert_true(st.rd_ops + st.wr_ops <= 20 * n);
+}
+
 static void test_vblk_io_uring_refuses_bad_requests_like_the_pool(void **state)
 {
 	struct fx *f = *state;
@@ -633,6 +675,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vblk_worker_pool_completes_burst_with_few_interrupts, setup_pool, teardown),
 		cmocka_unit_test_setup_teardown(test_vblk_io_uring_writes_then_reads_back_many_requests, setup_uring, teardown),
 		cmocka_unit_test_setup_teardown(test_vblk_io_uring_refuses_bad_requests_like_the_pool, setup_uring, teardown),
+		cmocka_unit_test_setup_teardown(test_vblk_io_uring_writes_then_reads_back_many_requests,
+						setup_uring_iothread, teardown),
+		cmocka_unit_test_setup_teardown(test_vblk_io_uring_reset_with_requests_in_flight, setup_uring_iothread,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_vblk_io_uring_reset_with_requests_in_flight, setup_uring, teardown),
 		cmocka_unit_test_setup_teardown(test_vblk_io_uring_read_only_disk_refuses_writes, setup_uring_ro, teardown),
 	};
 
