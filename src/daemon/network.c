@@ -334,6 +334,8 @@ static void vnet_replug(struct vnet *n)
 	GHashTableIter it;
 	gpointer v;
 
+	if (!n->vd->domains)
+		return;   /* autostart at vireod's start: domains are loaded after networks */
 	g_hash_table_iter_init(&it, n->vd->domains);
 	while (g_hash_table_iter_next(&it, NULL, &v)) {
 		const struct dom_def *live = ((struct vdom *)v)->live;
