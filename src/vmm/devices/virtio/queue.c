@@ -272,9 +272,12 @@ int vq_pop(struct vq *vq, struct vq_elem *e)
 		vq->broken = true;
 		return -1;
 	}
+	/* avail_event is left where it was while the device drains the ring:
+	 * the driver then adds buffers without kicking (each kick is an exit).
+	 * Only an empty ring, above, asks for a kick again, and looks once more
+	 * after asking, so no buffer waits for a kick that never comes (the
+	 * devices take chains until the ring is empty or they wait for data). */
 	vq->last_avail_idx++;
-	if (vq->event_idx)
-		st16(avail_event_ptr(vq), vq->last_avail_idx);
 	return 1;
 }
 

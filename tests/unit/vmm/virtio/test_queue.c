@@ -157,7 +157,8 @@ static void test_vq_event_idx_publishes_avail_event_and_suppresses_interrupts(vo
 	for (int i = 0; i < 3; i++)
 		ring_publish(&f->r, 0);
 	assert_int_equal(vq_pop(&f->vq, &f->e), 1);
-	assert_int_equal(ring_avail_event(&f->r), 1);
+	/* Not moved while the device drains: no kicks wanted meanwhile. */
+	assert_int_equal(ring_avail_event(&f->r), 0);
 	/* Driver wants an interrupt only once used index passes 2. */
 	ring_set_used_event(&f->r, 2);
 	assert_int_equal(vq_push(&f->vq, 0, 8), 0);
@@ -170,6 +171,48 @@ static void test_vq_event_idx_publishes_avail_event_and_suppresses_interrupts(vo
 	assert_true(vq_need_signal(&f->vq));      /* used 3 crosses event 2 */
 	assert_int_equal(vq_pop(&f->vq, &f->e), 0);
 	assert_int_equal(ring_avail_event(&f->r), 3);
+}
+
+/* The driver's side of VIRTIO_F_EVENT_IDX (section 2.7.10): kick when the
+ * buffers added, old..new, reach avail_event. */
+static bool driver_kicks(const struct ring *r, uint16_t old, uint16_t new)
+{
+	uint16_t event = ring_avail_event(r);
+
+	return (uint16_t)(new - event - 1) < (uint16_t)(new - old);
+}
+
+static void test_vq_event_idx_no_kicks_while_draining_one_when_empty(void **state)
+{
+	struct fx *f = *state;
+	uint16_t idx = 0;
+	unsigned kicks = 0, taken = 0;
+
+	ring_desc(&f->r, 0, RING_DATA, 8, VRING_DESC_F_WRITE, 0);
+	/* The ring was found empty once: the first buffer is kicked. */
+	assert_int_equal(vq_pop(&f->vq, &f->e), 0);
+	for (int round = 0; round < 10; round++) {
+		/* The driver adds two buffers per round while the device takes one. */
+		for (int i = 0; i < 2; i++) {
+			ring_publish(&f->r, 0);
+			kicks += driver_kicks(&f->r, idx, (uint16_t)(idx + 1));
+			idx++;
+		}
+		assert_int_equal(vq_pop(&f->vq, &f->e), 1);
+		assert_int_equal(vq_push(&f->vq, 0, 8), 0);
+		taken++;
+	}
+	assert_int_equal(kicks, 1);
+	/* The device drains the rest and finds the ring empty: asks for a kick. */
+	while (vq_pop(&f->vq, &f->e) == 1) {
+		assert_int_equal(vq_push(&f->vq, 0, 8), 0);
+		taken++;
+	}
+	assert_int_equal(taken, 20);
+	assert_int_equal(ring_avail_event(&f->r), 20);
+	ring_publish(&f->r, 0);
+	assert_true(driver_kicks(&f->r, idx, (uint16_t)(idx + 1)));
+	assert_int_equal(vq_pop(&f->vq, &f->e), 1);
 }
 
 static void test_vq_no_interrupt_flag_suppresses_signal_without_event_idx(void **state)
@@ -445,6 +488,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vq_push_publishes_used_entry_and_index, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vq_ring_wraps_past_size_and_index_overflow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vq_event_idx_publishes_avail_event_and_suppresses_interrupts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vq_event_idx_no_kicks_while_draining_one_when_empty, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vq_no_interrupt_flag_suppresses_signal_without_event_idx, setup_plain, teardown),
 		cmocka_unit_test_setup_teardown(test_vq_refuses_descriptor_loop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vq_refuses_self_loop_of_writable_descriptor, setup, teardown),
