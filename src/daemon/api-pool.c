@@ -259,9 +259,38 @@ void apipool_vol_resize(struct api_req *r)
 		reply_json_or_err(r, 200, vvol_info_json(p, r->parts[4]));
 }
 
+/* A request answered later, from the main loop: paused meanwhile. */
+struct later {
+	SoupServerMessage *msg;
+	bool gone;        /* the client went away: nothing to answer */
+};
+
+static void later_disconnected(SoupServerMessage *msg, gpointer data)
+{
+	(void)msg;
+	((struct later *)data)->gone = true;
+}
+
+static void clone_done(json_object *info, void *opaque)
+{
+	struct later *l = opaque;
+	struct api_req r = { .msg = l->msg };
+
+	if (l->gone) {
+		json_object_put(info);
+	} else {
+		reply_json_or_err(&r, 201, info);
+		soup_server_message_unpause(l->msg);
+	}
+	g_signal_handlers_disconnect_by_data(l->msg, l);
+	g_object_unref(l->msg);
+	g_free(l);
+}
+
 void apipool_vol_clone(struct api_req *r)
 {
 	struct vpool *p = api_pool(r);
+	struct later *l;
 	json_object *o, *v;
 
 	if (!p || !(o = body_json(r)))
@@ -271,7 +300,20 @@ void apipool_vol_clone(struct api_req *r)
 		api_reply_error(r, 400, "invalid-argument", "body must be {\"name\": NEW_VOLUME_NAME}");
 		return;
 	}
-	reply_json_or_err(r, 201, vvol_clone(p, r->parts[4], json_object_get_string(v)));
+	l = g_new0(struct later, 1);
+	l->msg = g_object_ref(r->msg);
+	g_signal_connect(l->msg, "disconnected", G_CALLBACK(later_disconnected), l);
+	if (vvol_clone_async(p, r->parts[4], json_object_get_string(v), clone_done, l) < 0) {
+		api_reply_err(r);
+		g_signal_handlers_disconnect_by_data(l->msg, l);
+		g_object_unref(l->msg);
+		g_free(l);
+	} else {
+		/* a status now keeps libsoup's "/" WebSocket handler from answering it as a
+		 * failed handshake; clone_done sets the real one */
+		soup_server_message_set_status(r->msg, SOUP_STATUS_ACCEPTED, NULL);
+		soup_server_message_pause(r->msg);
+	}
 	json_object_put(o);
 }
 

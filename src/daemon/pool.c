@@ -19,6 +19,8 @@
 #include "common/log.h"
 #include "daemon/pool.h"
 
+#include <gio/gio.h>   /* GTask: clones run in a worker thread */
+
 static GHashTable *vpools;     /* name -> struct vpool * (owned) */
 static char *pools_dir, *pools_autostart_dir, *pools_run_dir;
 
@@ -685,37 +687,98 @@ static int copy_data(struct blk *src, struct blk *dst)
 	return blk_flush(dst);
 }
 
-json_object *vvol_clone(struct vpool *p, const char *name, const char *new_name)
-{
-	g_autofree char *src_path = vvol_path(p, name), *dst_path = NULL;
-	struct blk_open_opts so = { .read_only = true }, dopts = { 0 };
+/* A clone runs in a worker thread (the block layer is thread-safe) so that
+ * vireod keeps serving while gigabytes are copied; the main loop finishes it. */
+struct vvol_clone_job {
+	char *pool, *new_name, *dst_path;
 	struct blk *src, *dst;
-	struct stat st;
 	int rc;
+	enum err_code code;
+	char error[ERR_MSG_MAX];
+	vvol_done_fn done;
+	void *opaque;
+};
+
+static void clone_worker(GTask *task, gpointer source, gpointer data, GCancellable *cancel)
+{
+	struct vvol_clone_job *j = data;
+
+	(void)task;
+	(void)source;
+	(void)cancel;
+	j->rc = copy_data(j->src, j->dst);
+	if (blk_close(j->dst) < 0)
+		j->rc = -1;
+	j->dst = NULL;
+	if (j->rc < 0) {
+		j->code = err_code();
+		g_strlcpy(j->error, err_message(), sizeof(j->error));
+	}
+}
+
+static void clone_job_free(struct vvol_clone_job *j)
+{
+	if (j->src)
+		blk_close(j->src);
+	if (j->dst)
+		blk_close(j->dst);
+	g_free(j->pool);
+	g_free(j->new_name);
+	g_free(j->dst_path);
+	g_free(j);
+}
+
+static void clone_finished(GObject *source, GAsyncResult *res, gpointer data)
+{
+	struct vvol_clone_job *j = data;
+	json_object *o = NULL;
+	struct vpool *p;
+
+	(void)source;
+	(void)res;
+	if (j->rc < 0) {
+		unlink(j->dst_path);
+		err_set(j->code, "cannot clone to volume '%s': %s", j->new_name, j->error);
+	} else if ((p = vpool_lookup(j->pool))) {
+		/* the pool may have been destroyed meanwhile: then the error says so */
+		o = vvol_info_json(p, j->new_name);
+	}
+	j->done(o, j->opaque);
+	clone_job_free(j);
+}
+
+int vvol_clone_async(struct vpool *p, const char *name, const char *new_name, vvol_done_fn done, void *opaque)
+{
+	g_autofree char *src_path = vvol_path(p, name);
+	struct blk_open_opts so = { .read_only = true }, dopts = { 0 };
+	struct vvol_clone_job *j;
+	GTask *task;
 
 	if (!src_path)
-		return NULL;
-	src = blk_open(src_path, &so);
-	if (!src)
-		return NULL;
-	dst_path = lstat(src_path, &st) == 0 ? reserve_volume(p, new_name, NULL) : NULL;
-	if (!dst_path) {
-		blk_close(src);
-		return NULL;
+		return -1;
+	j = g_new0(struct vvol_clone_job, 1);
+	j->pool = g_strdup(p->def->name);
+	j->new_name = g_strdup(new_name);
+	j->done = done;
+	j->opaque = opaque;
+	j->src = blk_open(src_path, &so);
+	if (!j->src || !(j->dst_path = reserve_volume(p, new_name, NULL))) {
+		clone_job_free(j);
+		return -1;
 	}
-	dopts.format = blk_format(src);
-	rc = blk_create(dst_path, blk_format(src), blk_size(src), NULL);
-	dst = rc == 0 ? blk_open(dst_path, &dopts) : NULL;
-	rc = dst ? copy_data(src, dst) : -1;
-	if (dst && blk_close(dst) < 0)
-		rc = -1;
-	blk_close(src);
-	if (rc < 0) {
+	dopts.format = blk_format(j->src);
+	if (blk_create(j->dst_path, blk_format(j->src), blk_size(j->src), NULL) < 0 ||
+	    !(j->dst = blk_open(j->dst_path, &dopts))) {
 		err_prefix("cannot clone volume '%s' to '%s'", name, new_name);
-		unlink(dst_path);
-		return NULL;
+		unlink(j->dst_path);
+		clone_job_free(j);
+		return -1;
 	}
-	return vvol_info_json(p, new_name);
+	task = g_task_new(NULL, NULL, clone_finished, j);
+	g_task_set_task_data(task, j, NULL);
+	g_task_run_in_thread(task, clone_worker);
+	g_object_unref(task);
+	return 0;
 }
 
 /* Is `file` (absolute, or relative to the pool directory as qcow2 reads it) inside the pool? */

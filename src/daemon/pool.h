@@ -44,7 +44,11 @@ int vvol_delete(struct vpool *p, const char *name);
 #define VVOL_RESIZE_DELTA 1u
 #define VVOL_RESIZE_SHRINK 2u
 int vvol_resize(struct vpool *p, const char *name, uint64_t size, unsigned int flags);
-json_object *vvol_clone(struct vpool *p, const char *name, const char *new_name);
+/* Copy volume `name` to a new volume (full, thin, no backing file) in a worker
+ * thread; done(info, opaque) runs later on the main loop, with NULL and the error
+ * set on failure. -1 (error set, done never called) if it cannot start. */
+typedef void (*vvol_done_fn)(json_object *info, void *opaque);
+int vvol_clone_async(struct vpool *p, const char *name, const char *new_name, vvol_done_fn done, void *opaque);
 /* The volume's path (g_free) after checking pool, name and that it is a regular file. */
 char *vvol_path(struct vpool *p, const char *name);
 
