@@ -110,8 +110,8 @@ static int machine_load_boot(struct vm *vm)
 			m->vmlinux = (struct boot_source){ .data = m->vmlinux_buf, .fd = -1, .size = size,
 							   .name = vm->cfg.kernel };
 		}
-		rc = pvh_load(&vm->mem, &m->vmlinux, &m->pvh_info, m->has_initrd ? &m->initrd : NULL, vm->cfg.cmdline,
-			      m->acpi_len ? m->rsdp_gpa : 0, &pb);
+		rc = pvh_load(&vm->mem, m->pvh_elf ? &m->image : &m->vmlinux, &m->pvh_info,
+			      m->has_initrd ? &m->initrd : NULL, vm->cfg.cmdline, m->acpi_len ? m->rsdp_gpa : 0, &pb);
 		if (m->pvh_unpack) {
 			/* 50 MiB the VMM would otherwise keep for a reset that may never come. */
 			free(m->vmlinux_buf);
@@ -171,7 +171,7 @@ static void machine_drop_pvh(struct machine *m)
 	boot_source_close(&m->vmlinux);
 	free(m->vmlinux_buf);
 	m->vmlinux_buf = NULL;
-	m->pvh = m->pvh_unpack = false;
+	m->pvh = m->pvh_elf = m->pvh_unpack = false;
 	m->vmlinux = (struct boot_source){ .fd = -1 };
 }
 
@@ -200,10 +200,7 @@ static int machine_open_images(struct vm *vm)
 				       "not --kernel-entry linux64", vm->cfg.kernel);
 		if (pvh_check_source(&m->image, &m->pvh_info) < 0)
 			return err_prefix("--kernel '%s'", vm->cfg.kernel);
-		m->pvh = true;
-		m->vmlinux = m->image;
-		m->vmlinux.fd = -1;     /* m->image owns the descriptor */
-		m->vmlinux.data = NULL;
+		m->pvh = m->pvh_elf = true;
 	} else if (linux_check_source(&m->image, header, &info) < 0) {
 		return err_prefix("--kernel '%s'", vm->cfg.kernel);
 	} else if (vm->cfg.kernel_entry != VM_KERNEL_ENTRY_LINUX64 && machine_prepare_pvh(vm) < 0) {

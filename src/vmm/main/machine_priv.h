@@ -30,10 +30,11 @@ struct machine {
 	struct boot_source image;         /* kernel or payload; read again on every reset */
 	struct boot_source initrd;
 	bool has_initrd;
-	/* PVH entry: the unpacked kernel, from the kernel cache (a file), the
-	 * --kernel ELF itself, or unpacked into vmlinux_buf (no cache: freed once
-	 * loaded, unpacked again on reset). */
+	/* PVH entry: the --kernel ELF itself (pvh_elf: image is the vmlinux), or
+	 * the bzImage's kernel from the kernel cache (a file) or unpacked into
+	 * vmlinux_buf (no cache: freed once loaded, unpacked again on reset). */
 	bool pvh;
+	bool pvh_elf;
 	bool pvh_unpack;
 	struct boot_source vmlinux;
 	uint8_t *vmlinux_buf;
