@@ -961,10 +961,14 @@ static int write_allocating(struct blk *b, uint8_t *t, uint64_t l2off, uint64_t 
 	/* Keep whole clusters inside the file so that the image end is clean. */
 	if (!tbuf && qcow2_extend_file(b, host + k * cs) < 0)
 		goto out;
-	/* The head or tail copied in (backing data, or zeros over a reused
-	 * cluster) must be on disk before the L2 entry: else a power cut could
-	 * show what the cluster held before, outside the range written. */
-	if ((hbuf || tbuf) && qcow2_barrier(b) < 0)
+	/* A reused cluster (below the end of the written file) still holds what
+	 * it held before: the head or tail copied in must be on disk before the
+	 * L2 entry, else a power cut could show that old content outside the
+	 * range written. A fresh cluster past the end reads zeros instead; when
+	 * the head or tail is backing data that is still a loss after a power
+	 * cut, which only a write-back L2 cache ordered after the data (QEMU's)
+	 * avoids without a barrier per copy-on-write. */
+	if ((hbuf || tbuf) && !fresh && qcow2_barrier(b) < 0)
 		goto out;
 	s->file_size = MAX(s->file_size, host + k * cs);
 	for (uint64_t i = 0; i < k; i++)
