@@ -52,6 +52,10 @@ struct vblk {
 
 	struct vblk_stats st;       /* updated with atomics */
 
+	pthread_mutex_t free_lock;  /* recycled requests */
+	struct vblk_req *free_reqs;
+	unsigned nfree;
+
 #ifdef VBLK_HAVE_URING
 	/* Reads and writes of raw images: the block layer serialises calls on an
 	 * image, io_uring lets many run at once. Submitted under `lock`, reaped
@@ -219,10 +223,14 @@ int vblk_parse_request(struct vblk_req *r)
 	r->used_len = 1;
 	/* Payload: after the header in the readable part for requests that
 	 * carry data to the device, else the writable part before the status. */
-	free(r->data);
-	r->data = calloc(e->out_num + e->in_num, sizeof(*r->data));
-	if (!r->data)
-		return err_set(ERR_NOMEM, "virtio-blk: out of memory");
+	if (r->data_cap < e->out_num + e->in_num) {
+		free(r->data);
+		r->data_cap = 0;
+		r->data = calloc(e->out_num + e->in_num, sizeof(*r->data));
+		if (!r->data)
+			return err_set(ERR_NOMEM, "virtio-blk: out of memory");
+		r->data_cap = e->out_num + e->in_num;
+	}
 	r->ndata = 0;
 	if (r->type == VIRTIO_BLK_T_IN || r->type == VIRTIO_BLK_T_GET_ID) {
 		first = e->out_num;
@@ -425,6 +433,42 @@ static void req_free(struct vblk_req *r)
 	free(r);
 }
 
+/* Requests are recycled with their segment arrays: a 128 KiB request has
+ * ~34 segments, and allocating them anew grew two arrays per request. */
+static struct vblk_req *req_get(struct vblk *b)
+{
+	struct vblk_req *r;
+
+	pthread_mutex_lock(&b->free_lock);
+	r = b->free_reqs;
+	if (r) {
+		b->free_reqs = r->next;
+		b->nfree--;
+	}
+	pthread_mutex_unlock(&b->free_lock);
+	if (!r)
+		return calloc(1, sizeof(*r));
+	r->elem.out_num = r->elem.in_num = 0;
+	r->elem.out_len = r->elem.in_len = 0;
+	r->ndata = 0;
+	r->next = NULL;
+	return r;
+}
+
+static void req_put(struct vblk *b, struct vblk_req *r)
+{
+	pthread_mutex_lock(&b->free_lock);
+	if (b->nfree < VBLK_QUEUE_SIZE) {
+		r->next = b->free_reqs;
+		b->free_reqs = r;
+		b->nfree++;
+		r = NULL;
+	}
+	pthread_mutex_unlock(&b->free_lock);
+	if (r)
+		req_free(r);
+}
+
 /* Push a finished request; raise the interrupt only if no request is still
  * queued. Deciding under vq->lock, after the push, means the pusher of the
  * last queued request always sees an empty queue, so no completion is left
@@ -440,7 +484,7 @@ static void complete(struct vblk *b, struct vq *vq, struct vblk_req *r, const bo
 			add(&b->st.interrupts, 1);
 	}
 	pthread_mutex_unlock(&vq->lock);
-	req_free(r);
+	req_put(b, r);
 }
 
 static void *worker_main(void *arg)
@@ -708,7 +752,7 @@ static void vblk_notify(void *opaque, struct vq *vq)
 	struct vblk *b = opaque;
 
 	for (;;) {
-		struct vblk_req *r = calloc(1, sizeof(*r));
+		struct vblk_req *r = req_get(b);
 		int ret;
 
 		if (!r) {
@@ -723,7 +767,7 @@ static void vblk_notify(void *opaque, struct vq *vq)
 		if (ret <= 0) {
 			if (ret < 0)
 				virtio_pci_set_needs_reset(b->vp, err_message());
-			req_free(r);
+			req_put(b, r);
 			break;
 		}
 		r->vq = vq;
@@ -883,6 +927,7 @@ struct vblk *vblk_create(const struct vblk_opts *o, const struct guest_mem *gm,
 		return NULL;
 	}
 	pthread_mutex_init(&b->lock, NULL);
+	pthread_mutex_init(&b->free_lock, NULL);
 #ifdef VBLK_HAVE_URING
 	pthread_mutex_init(&b->cq_lock, NULL);
 	b->cq_fd = -1;
@@ -990,6 +1035,13 @@ void vblk_destroy(struct vblk *b)
 		b->head = r->next;
 		req_free(r);
 	}
+	while (b->free_reqs) {
+		struct vblk_req *r = b->free_reqs;
+
+		b->free_reqs = r->next;
+		req_free(r);
+	}
+	pthread_mutex_destroy(&b->free_lock);
 	if (b->img && blk_close(b->img) < 0)
 		log_warn("virtio-blk %s: closing: %s", b->id, err_message());
 	free(b->threads);

@@ -77,7 +77,7 @@ struct vblk_req {
 	uint32_t type;
 	uint64_t sector;
 	struct iovec *data;        /* payload segments (slices of elem.iov) */
-	unsigned ndata;
+	unsigned ndata, data_cap;  /* data_cap: entries allocated (kept when reused) */
 	uint64_t data_len;
 	uint8_t *status;           /* the last writable byte */
 	uint8_t result;            /* VIRTIO_BLK_S_* once done */
