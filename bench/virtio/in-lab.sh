@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # bench/virtio/in-lab.sh: runs inside the lab's L1 (or on a host with KVM). The same L2 guest under
-# vireo-vmm and under Debian's QEMU (virtio-blk-pci and virtio-net-pci, no vhost) runs fio on the
-# same data file and iperf3 against an iperf3 server in L1 on the same bridge; prints each figure
-# and the vireo/QEMU ratio (higher is better for vireo, target >= 1.0).
+# vireo-vmm and under Debian's QEMU (q35, virtio-blk-pci and virtio-net-pci, no vhost), both up at
+# once and given one job at a time in turn: fio on the same data file, iperf3 against a server in
+# L1 on the same bridge. Prints each figure and the vireo/QEMU ratio (target >= 1.0).
 set -uo pipefail
 . "$VIREO_TESTS/e2e/lib.sh"
 . "$VIREO_TESTS/e2e/vmm-lib.sh"
@@ -17,6 +17,7 @@ br=vbrbench
 srv_pid=
 cleanup() {
 	[ -n "$srv_pid" ] && kill "$srv_pid" 2> /dev/null
+	for j in $(jobs -p); do kill "$j" 2> /dev/null; done
 	ip link del "$br" 2> /dev/null
 	umount "$d/root" 2> /dev/null
 	rm -rf "$d"
@@ -45,20 +46,31 @@ srv_pid=$!
 sleep 1
 kill -0 "$srv_pid" 2> /dev/null || { echo "bench virtio: the iperf3 server in L1 did not start:"; cat "$d/iperf3-server.log"; }
 
-# The guest: eth0 on the bridge's subnet, fio on /dev/vdb, iperf3 to L1 in both directions.
-# One "R name value unit" line per figure.
-guest="ip addr add 10.0.77.2/24 dev eth0; ip link set eth0 up; echo GUEST_UP
-grep -c 'PCI-MSI' /proc/interrupts | sed 's/^/R msi_vectors /'
-job() { timeout $((rt + 60)) fio --name=b --filename=/dev/vdb --rw=\$2 --bs=\$3 --iodepth=32 --ioengine=libaio --direct=1 \
+# The guest (ADDR is its address): eth0 on the bridge's subnet, then one job per line read from
+# its console, so that L1 alternates the two guests job by job (both idle meanwhile) and the load
+# of the machine falls on both alike. A job prints "R name value unit", then "JOB_DONE name".
+guest() {
+	printf '%s\n' "ip addr add 10.0.77.$1/24 dev eth0; ip link set eth0 up
+i=0; until ping -c 1 -W 1 10.0.77.1 > /dev/null 2>&1; do i=\$((i+1)); [ \$i -ge 30 ] && break; done
+fio_job() { timeout $((rt + 60)) fio --name=b --filename=/dev/vdb --rw=\$2 --bs=\$3 --iodepth=32 --ioengine=libaio --direct=1 \
 	--runtime=$rt --time_based --minimal 2>&1 | awk -F';' -v n=\$1 -v u=\$4 \
 	'NF > 50 { if (u == \"iops\") print \"R\", n, \$8 + \$49, u; else printf \"R %s %.1f %s\\n\", n, (\$7 + \$48) / 1024, u }'; }
-job blk_4k_randread randread 4k iops
-job blk_4k_randwrite randwrite 4k iops
-job blk_128k_read read 128k MiB/s
-job blk_128k_write write 128k MiB/s
-i=0; until ping -c 1 -W 1 10.0.77.1 > /dev/null 2>&1; do i=\$((i+1)); [ \$i -ge 30 ] && break; done
-timeout $((nett + 30)) iperf3 -c 10.0.77.1 -t $nett -f m 2>&1 | awk '/receiver/ { print \"R net_tx_guest_to_l1\", \$(NF-2), \"Mbit/s\" } /error/'
-timeout $((nett + 30)) iperf3 -c 10.0.77.1 -t $nett -f m -R 2>&1 | awk '/receiver/ { print \"R net_rx_l1_to_guest\", \$(NF-2), \"Mbit/s\" } /error/'"
+net_job() { timeout $((nett + 30)) iperf3 -c 10.0.77.1 -t $nett -f m \$2 2>&1 | awk -v n=\$1 '/receiver/ { print \"R\", n, \$(NF-2), \"Mbit/s\" } /error/'; }
+echo GUEST_READY
+while read -r job; do
+	case \$job in
+	j1) n=blk_4k_randread; fio_job \$n randread 4k iops ;;
+	j2) n=blk_4k_randwrite; fio_job \$n randwrite 4k iops ;;
+	j3) n=blk_128k_read; fio_job \$n read 128k MiB/s ;;
+	j4) n=blk_128k_write; fio_job \$n write 128k MiB/s ;;
+	j5) n=net_tx_guest_to_l1; net_job \$n ;;
+	j6) n=net_rx_l1_to_guest; net_job \$n -R ;;
+	q) break ;;
+	*) n=unknown ;;
+	esac
+	echo JOB_DONE \$n
+done"
+}
 names="blk_4k_randread blk_4k_randwrite blk_128k_read blk_128k_write net_tx_guest_to_l1 net_rx_l1_to_guest"
 
 # attach TAP: put a tap the VMM creates on the bridge as soon as it exists.
@@ -67,47 +79,85 @@ attach() {
 	ip link set "$1" master "$br" up || echo "bench virtio: cannot bridge $1"
 }
 
-run_vireo() {
-	attach vbt0 &
-	vireo_boot_l2 --timeout 300 --cmd "$guest" -- --disk "path=$L2_DISK,readonly=on" \
-		--disk "path=$d/data.img,aio=$aio,cache=$cache" --net tap=vbt0,mac=52:54:00:77:00:02
-	wait
-}
+# Jobs are sent by number (j1...): a UART takes 16 bytes at a time, and vireo-vmm's drops what
+# does not fit (a longer line lost its end).
+job_code() { local i=1 x; for x in $names; do [ "$x" = "$1" ] && echo "j$i"; i=$((i + 1)); done; }
 
-run_qemu() {
+# Each VMM reads its guest's console input from a FIFO (jobs) and writes the console to a file.
+start_vireo() {
+	attach vbt0 &
+	timeout -k 5 1500 "$VIREO_VMM" --kernel "$L2_KERNEL" --initrd "$L2_INITRD" --memory 256M --cpus 1 \
+		--serial stdio --cmdline "$L2_BASE_APPEND $(l2_cmd_arg "$(guest 2)")" \
+		--disk "path=$L2_DISK,readonly=on" --disk "path=$d/data.img,aio=$aio,cache=$cache" \
+		--net tap=vbt0,mac=52:54:00:77:00:02 < "$d/vireo.in" > "$d/vireo.log" 2>&1 &
+}
+start_qemu() {
 	attach vbt1 &
 	# q35 (microvm's PCIe bridge hung L2 in the lab): the same virtio PCI transport as vireo-vmm's;
 	# qboot, as the lab's L1 uses, when QEMU has it.
 	local bios=()
 	[ -f /usr/share/qemu/qboot.rom ] && bios=(-bios /usr/share/qemu/qboot.rom)
-	timeout -k 5 300 qemu-system-x86_64 -M q35 "${bios[@]}" -accel kvm -cpu host -m 256 -smp 1 \
+	timeout -k 5 1500 qemu-system-x86_64 -M q35 "${bios[@]}" -accel kvm -cpu host -m 256 -smp 1 \
 		-nodefaults -no-user-config -display none -no-reboot -serial stdio \
-		-kernel "$L2_KERNEL" -initrd "$L2_INITRD" -append "$L2_BASE_APPEND $(l2_cmd_arg "$guest")" \
+		-kernel "$L2_KERNEL" -initrd "$L2_INITRD" -append "$L2_BASE_APPEND $(l2_cmd_arg "$(guest 3)")" \
 		-drive "id=d0,file=$L2_DISK,format=raw,if=none,readonly=on" -device virtio-blk-pci,drive=d0 \
-		-drive "id=d1,file=$d/data.img,format=raw,if=none,aio=$aio,cache=$cache" -device virtio-blk-pci,drive=d1 \
+		-drive "id=d1,file=$d/data.img,format=raw,if=none,aio=$aio,cache=$cache,file.locking=off" \
+		-device virtio-blk-pci,drive=d1 \
 		-netdev tap,id=n0,ifname=vbt1,script=no,downscript=no,vhost=off \
-		-device virtio-net-pci,netdev=n0,mac=52:54:00:77:00:03,romfile= < /dev/null
-	wait
+		-device virtio-net-pci,netdev=n0,mac=52:54:00:77:00:03,romfile= < "$d/qemu.in" > "$d/qemu.log" 2>&1 &
 }
 
+# job_wait LOG FROM-LINE JOB SECONDS: wait for "JOB_DONE JOB" at or after line FROM-LINE.
+job_wait() {
+	local deadline=$(( $(ms_now) + $4 * 1000 ))
+	until tail -n +"$2" "$1" | grep -q "^JOB_DONE $3"; do
+		[ "$(ms_now)" -ge "$deadline" ] && return 1
+		sleep 0.2
+	done
+}
+
+vmms="vireo qemu"
+[ -n "$only" ] && vmms=$only
+for vmm in $vmms; do
+	mkfifo "$d/$vmm.in"
+	"start_$vmm"
+	eval "exec {fd_$vmm}<>\"\$d/\$vmm.in\""   # held open: the VMM never sees end of input
+done
+for vmm in $vmms; do
+	wait_for_line "$d/$vmm.log" '^GUEST_READY' 240 ||
+		{ echo "bench virtio: the $vmm guest did not come up:"; tail -20 "$d/$vmm.log"; exit 1; }
+done
+# One job at a time: each job in turn on each VMM, ROUNDS times.
 for i in $(seq 1 "$rounds"); do
-	for vmm in vireo qemu; do
-		[ -n "$only" ] && [ "$only" != "$vmm" ] && continue
-		if [ -n "${BENCH_VIRTIO_VERBOSE:-}" ]; then
-			"run_$vmm" 2>&1 | tee "$d/$vmm.$i.log"
-		else
-			"run_$vmm" > "$d/$vmm.$i.log" 2>&1
-		fi
-		echo "== $vmm round $i (status $?):"
-		grep -E '^R |error|L2_DONE|needs reset|rror' "$d/$vmm.$i.log" | tr -d '\r' | head -20
-		[ "$(grep -c '^R ' "$d/$vmm.$i.log")" -ge 7 ] || tail -25 "$d/$vmm.$i.log"
-		tr -d '\r' < "$d/$vmm.$i.log" | awk '/^R / { print $2, $3 }' >> "$d/fig.$vmm"
+	order=$vmms
+	[ $((i % 2)) = 0 ] && order=$(echo "$vmms" | awk '{ for (i = NF; i > 0; i--) printf "%s ", $i }')
+	for n in $names; do
+		for vmm in $order; do
+			fd=fd_$vmm
+			from=$(($(wc -l < "$d/$vmm.log") + 1))
+			job_code "$n" >&"${!fd}"
+			if ! job_wait "$d/$vmm.log" "$from" "$n" $((rt + nett + 120)); then
+				echo "bench virtio: $vmm: job $n did not finish"; tail -5 "$d/$vmm.log"
+			fi
+			v=$(tail -n +"$from" "$d/$vmm.log" | tr -d '\r' | awk -v n="$n" '$1 == "R" && $2 == n { x = $3 } END { print x }')
+			echo "$vmm $n ${v:--1}" | tee -a "$d/fig"
+		done
 	done
 done
+for vmm in $vmms; do
+	fd=fd_$vmm
+	echo q >&"${!fd}"
+done
+wait_for_line "$d/vireo.log" '^L2_DONE' 60 > /dev/null 2>&1
+wait_for_line "$d/qemu.log" '^L2_DONE' 60 > /dev/null 2>&1
+grep -hiE 'needs reset|error' "$d/vireo.log" "$d/qemu.log" | head -5
 
-echo "virtio: fio (libaio, direct=1, iodepth 32, ${rt} s) on /dev/vdb and iperf3 (${nett} s) with L1, median of $rounds; aio=$aio cache=$cache"
+echo "virtio: fio (libaio, direct=1, iodepth 32, ${rt} s) on /dev/vdb and iperf3 (${nett} s) with L1, alternating job by job, median of $rounds; aio=$aio cache=$cache"
 for n in $names; do
-	v=$(awk -v n="$n" '$1 == n { print $2 }' "$d/fig.vireo" 2> /dev/null | median)
-	q=$(awk -v n="$n" '$1 == n { print $2 }' "$d/fig.qemu" 2> /dev/null | median)
-	echo "BENCH virtio_$n vireo=$v qemu=$q ratio=$(ratio "$v" "$q") (target >= 1.0)"
+	v=$(awk -v n="$n" '$1 == "vireo" && $2 == n { print $3 }' "$d/fig" | median)
+	q=$(awk -v n="$n" '$1 == "qemu" && $2 == n { print $3 }' "$d/fig" | median)
+	# Also the median of the ratios of each round's pair (the two ran a moment apart).
+	pr=$(awk -v n="$n" '$2 == n { if ($1 == "vireo") v[++a] = $3; else q[++b] = $3 }
+		END { for (i = 1; i <= a && i <= b; i++) if (q[i] > 0 && v[i] >= 0) printf "%.3f\n", v[i] / q[i] }' "$d/fig" | median)
+	echo "BENCH virtio_$n vireo=$v qemu=$q ratio=$(ratio "$v" "$q") paired_ratio=$pr (target >= 1.0)"
 done
