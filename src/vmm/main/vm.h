@@ -54,7 +54,7 @@ struct kvm_host_info {
 
 /* How a bzImage is entered (--kernel-entry). */
 enum vm_kernel_entry {
-	VM_KERNEL_ENTRY_AUTO,         /* PVH when the kernel has it and vireo can unpack it, else linux64 */
+	VM_KERNEL_ENTRY_AUTO,         /* PVH for a non-LZ4 kernel with a PVH entry, else linux64 */
 	VM_KERNEL_ENTRY_PVH,          /* unpack on the host, PVH entry; an error if impossible */
 	VM_KERNEL_ENTRY_LINUX64,      /* 64-bit boot protocol; the kernel decompresses itself */
 };
