@@ -250,6 +250,28 @@ static void seg_flat(struct kvm_segment *s, uint16_t sel, uint8_t type, bool cod
 	s->g = 1;
 }
 
+/* Flat code (64- or 32-bit) and data segments, the boot GDT and an empty IDT:
+ * the state both kernel entries (64-bit boot protocol, PVH) start from. */
+static void boot_flat_segments(struct kvm_sregs *sregs, uint16_t cs_selector, bool code64)
+{
+	seg_flat(&sregs->cs, cs_selector, 0xb, code64);
+	seg_flat(&sregs->ds, BOOT_DS_SELECTOR, 0x3, false);
+	sregs->es = sregs->fs = sregs->gs = sregs->ss = sregs->ds;
+	sregs->gdt.base = BOOT_GDT_GPA;
+	sregs->gdt.limit = 4 * 8 - 1;
+	sregs->idt.base = BOOT_IDT_GPA;
+	sregs->idt.limit = 0;
+}
+
+static int vcpu_set_boot_regs(struct vcpu *vcpu, const struct kvm_sregs *sregs, const struct kvm_regs *regs)
+{
+	if (ioctl(vcpu->fd, KVM_SET_SREGS, sregs) < 0)
+		return err_set_errno(ERR_INTERNAL, errno, "vCPU %u: KVM_SET_SREGS", vcpu->index);
+	if (ioctl(vcpu->fd, KVM_SET_REGS, regs) < 0)
+		return err_set_errno(ERR_INTERNAL, errno, "vCPU %u: KVM_SET_REGS", vcpu->index);
+	return 0;
+}
+
 int vcpu_setup_boot(struct vcpu *vcpu, uint64_t entry, uint64_t boot_params, bool long_mode)
 {
 	struct kvm_sregs sregs;
@@ -259,13 +281,7 @@ int vcpu_setup_boot(struct vcpu *vcpu, uint64_t entry, uint64_t boot_params, boo
 	memset(&regs, 0, sizeof(regs));
 	regs.rflags = 2;
 	if (long_mode) {
-		seg_flat(&sregs.cs, BOOT_CS_SELECTOR, 0xb, true);
-		seg_flat(&sregs.ds, BOOT_DS_SELECTOR, 0x3, false);
-		sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
-		sregs.gdt.base = BOOT_GDT_GPA;
-		sregs.gdt.limit = 4 * 8 - 1;
-		sregs.idt.base = BOOT_IDT_GPA;
-		sregs.idt.limit = 0;
+		boot_flat_segments(&sregs, BOOT_CS_SELECTOR, true);
 		sregs.cr3 = BOOT_PML4_GPA;
 		sregs.cr4 |= X86_CR4_PAE;
 		sregs.cr0 |= X86_CR0_PE | X86_CR0_PG | X86_CR0_ET;
@@ -282,11 +298,7 @@ int vcpu_setup_boot(struct vcpu *vcpu, uint64_t entry, uint64_t boot_params, boo
 		regs.rip = entry & 0xf;
 		regs.rsp = 0xfff0;
 	}
-	if (ioctl(vcpu->fd, KVM_SET_SREGS, &sregs) < 0)
-		return err_set_errno(ERR_INTERNAL, errno, "vCPU %u: KVM_SET_SREGS", vcpu->index);
-	if (ioctl(vcpu->fd, KVM_SET_REGS, &regs) < 0)
-		return err_set_errno(ERR_INTERNAL, errno, "vCPU %u: KVM_SET_REGS", vcpu->index);
-	return 0;
+	return vcpu_set_boot_regs(vcpu, &sregs, &regs);
 }
 
 int vcpu_setup_boot_pvh(struct vcpu *vcpu, uint32_t entry, uint32_t start_info)
@@ -294,21 +306,11 @@ int vcpu_setup_boot_pvh(struct vcpu *vcpu, uint32_t entry, uint32_t start_info)
 	struct kvm_sregs sregs = vcpu->init_sregs;
 	struct kvm_regs regs = { .rflags = 2, .rip = entry, .rbx = start_info };
 
-	seg_flat(&sregs.cs, BOOT_CS32_SELECTOR, 0xb, false);
-	seg_flat(&sregs.ds, BOOT_DS_SELECTOR, 0x3, false);
-	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
-	sregs.gdt.base = BOOT_GDT_GPA;
-	sregs.gdt.limit = 4 * 8 - 1;
-	sregs.idt.base = BOOT_IDT_GPA;
-	sregs.idt.limit = 0;
+	boot_flat_segments(&sregs, BOOT_CS32_SELECTOR, false);
 	sregs.cr0 = (sregs.cr0 | X86_CR0_PE | X86_CR0_ET) & ~X86_CR0_PG;
 	sregs.cr4 = 0;
 	sregs.efer = 0;
-	if (ioctl(vcpu->fd, KVM_SET_SREGS, &sregs) < 0)
-		return err_set_errno(ERR_INTERNAL, errno, "vCPU %u: KVM_SET_SREGS", vcpu->index);
-	if (ioctl(vcpu->fd, KVM_SET_REGS, &regs) < 0)
-		return err_set_errno(ERR_INTERNAL, errno, "vCPU %u: KVM_SET_REGS", vcpu->index);
-	return 0;
+	return vcpu_set_boot_regs(vcpu, &sregs, &regs);
 }
 
 void vcpu_dump_regs(struct vcpu *vcpu)
