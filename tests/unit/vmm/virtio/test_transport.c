@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "common/error.h"
@@ -58,8 +60,10 @@ static int teardown(void **state)
 {
 	struct fx *f = *state;
 
-	pci_unregister_device(f->d.pci, virtio_pci_device(vrng_transport(f->rng)));
-	vrng_destroy(f->rng);
+	if (f->rng) {
+		pci_unregister_device(f->d.pci, virtio_pci_device(vrng_transport(f->rng)));
+		vrng_destroy(f->rng);
+	}
 	drv_bus_destroy(&f->d);
 	ring_free(&f->r);
 	free(f);
@@ -426,6 +430,46 @@ static void test_virtio_pci_iothread_serves_kicks_from_the_eventfd(void **state)
 	assert_int_equal(ring_used_idx(&f->r), 2);
 }
 
+static void watch_cb(void *opaque)
+{
+	int *fd = opaque;
+	uint64_t cnt;
+
+	assert_int_equal(read(fd[0], &cnt, sizeof(cnt)), (ssize_t)sizeof(cnt));
+	__atomic_fetch_add(&fd[1], (int)cnt, __ATOMIC_RELEASE);
+}
+
+/* A device's own fd (io_uring completions for virtio-blk) is served on the
+ * I/O thread; without one the transport says so instead of never calling. */
+static void test_virtio_pci_watch_fd_runs_callback_on_the_iothread(void **state)
+{
+	struct fx *f = *state;
+	struct virtio_pci *vp = vrng_transport(f->rng);
+	int w[2] = { eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), 0 };
+	uint64_t three = 3;
+
+	assert_true(w[0] >= 0);
+	assert_int_equal(virtio_pci_watch_fd(vp, w[0], watch_cb, w), 0);
+	assert_int_equal(write(w[0], &three, sizeof(three)), (ssize_t)sizeof(three));
+	for (int t = 0; t < 2000 && __atomic_load_n(&w[1], __ATOMIC_ACQUIRE) != 3; t++)
+		usleep(1000);
+	assert_int_equal(__atomic_load_n(&w[1], __ATOMIC_ACQUIRE), 3);
+	/* Unregister the transport's thread before the fd goes. */
+	pci_unregister_device(f->d.pci, virtio_pci_device(vp));
+	vrng_destroy(f->rng);
+	f->rng = NULL;
+	close(w[0]);
+}
+
+static void test_virtio_pci_watch_fd_needs_an_iothread(void **state)
+{
+	struct fx *f = *state;
+	int fd = eventfd(0, EFD_CLOEXEC);
+
+	assert_int_equal(virtio_pci_watch_fd(vrng_transport(f->rng), fd, watch_cb, NULL), -1);
+	close(fd);
+}
+
 static void test_virtio_pci_query_pci_lists_ids_and_bar(void **state)
 {
 	struct fx *f = *state;
@@ -462,6 +506,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_virtio_pci_cfg_capability_reaches_bar_through_config_space, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_virtio_pci_hostile_register_storm_does_not_crash, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_virtio_pci_ioeventfd_follows_driver_ok_and_bar_moves, setup_iothread, teardown),
+		cmocka_unit_test_setup_teardown(test_virtio_pci_watch_fd_runs_callback_on_the_iothread, setup_iothread,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_virtio_pci_watch_fd_needs_an_iothread, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_virtio_pci_iothread_serves_kicks_from_the_eventfd, setup_iothread, teardown),
 		cmocka_unit_test_setup_teardown(test_virtio_pci_query_pci_lists_ids_and_bar, setup, teardown),
 	};
