@@ -30,6 +30,8 @@ void api_reply_json(struct api_req *r, unsigned int status, json_object *o);
 void api_reply_error(struct api_req *r, unsigned int status, const char *code, const char *message);
 void api_reply_err(struct api_req *r);
 bool api_query_true(struct api_req *r, const char *key);
+/* The {"autostart": bool} body of an autostart route; replies 400 and returns -1 when bad. */
+int api_body_autostart(struct api_req *r, bool *on);
 
 /* api-pool.c: storage pool and volume routes. */
 void apipool_list(struct api_req *r);

@@ -82,22 +82,14 @@ void apinet_xml(struct api_req *r)
 void apinet_autostart(struct api_req *r)
 {
 	struct vnet *n = api_net(r);
-	json_object *o, *v;
+	bool on;
 
-	if (!n)
+	if (!n || api_body_autostart(r, &on) < 0)
 		return;
-	o = r->body_len ? store_parse_json(r->body, r->body_len) : NULL;
-	if (!o || !json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, "autostart", &v) ||
-	    !json_object_is_type(v, json_type_boolean)) {
-		json_object_put(o);
-		api_reply_error(r, 400, "invalid-argument", "body must be {\"autostart\": true|false}");
-		return;
-	}
-	if (vnet_set_autostart(n, json_object_get_boolean(v)) < 0)
+	if (vnet_set_autostart(n, on) < 0)
 		api_reply_err(r);
 	else
 		api_reply_json(r, 200, vnet_info_json(n));
-	json_object_put(o);
 }
 
 void apinet_action(struct api_req *r)

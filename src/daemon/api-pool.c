@@ -131,21 +131,14 @@ void apipool_xml(struct api_req *r)
 void apipool_autostart(struct api_req *r)
 {
 	struct vpool *p = api_pool(r);
-	json_object *o, *v;
+	bool on;
 
-	if (!p)
+	if (!p || api_body_autostart(r, &on) < 0)
 		return;
-	o = r->body_len ? store_parse_json(r->body, r->body_len) : NULL;
-	if (!o || !json_object_object_get_ex(o, "autostart", &v) || !json_object_is_type(v, json_type_boolean)) {
-		json_object_put(o);
-		api_reply_error(r, 400, "invalid-argument", "body must be {\"autostart\": true|false}");
-		return;
-	}
-	if (vpool_set_autostart(p, json_object_get_boolean(v)) < 0)
+	if (vpool_set_autostart(p, on) < 0)
 		api_reply_err(r);
 	else
 		api_reply_json(r, 200, vpool_info_json(p));
-	json_object_put(o);
 }
 
 void apipool_action(struct api_req *r)

@@ -63,6 +63,23 @@ bool api_query_true(struct api_req *r, const char *key)
 	return v && (!strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes"));
 }
 
+int api_body_autostart(struct api_req *r, bool *on)
+{
+	json_object *o = r->body_len ? store_parse_json(r->body, r->body_len) : NULL;
+	json_object *v;
+	int rc = -1;
+
+	if (o && json_object_is_type(o, json_type_object) && json_object_object_get_ex(o, "autostart", &v) &&
+	    json_object_is_type(v, json_type_boolean)) {
+		*on = json_object_get_boolean(v);
+		rc = 0;
+	} else {
+		api_reply_error(r, 400, "invalid-argument", "body must be {\"autostart\": true|false}");
+	}
+	json_object_put(o);
+	return rc;
+}
+
 static struct vdom *api_domain(struct api_req *r)
 {
 	struct vdom *d = vdom_lookup(r->vd, r->parts[2]);
@@ -268,21 +285,14 @@ static void h_stats(struct api_req *r)
 static void h_autostart(struct api_req *r)
 {
 	struct vdom *d = api_domain(r);
-	json_object *o, *v;
+	bool on;
 
-	if (!d)
+	if (!d || api_body_autostart(r, &on) < 0)
 		return;
-	o = r->body_len ? store_parse_json(r->body, r->body_len) : NULL;
-	if (!o || !json_object_object_get_ex(o, "autostart", &v) || !json_object_is_type(v, json_type_boolean)) {
-		json_object_put(o);
-		api_reply_error(r, 400, "invalid-argument", "body must be {\"autostart\": true|false}");
-		return;
-	}
-	if (vdom_set_autostart(d, json_object_get_boolean(v)) < 0)
+	if (vdom_set_autostart(d, on) < 0)
 		api_reply_err(r);
 	else
 		api_reply_json(r, 200, vdom_info_json(d));
-	json_object_put(o);
 }
 
 static const struct {

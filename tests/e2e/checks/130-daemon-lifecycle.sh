@@ -6,20 +6,8 @@
 # e2e-timeout: 400
 . "$VIREO_TESTS/e2e/lib.sh"
 need_kvm
-need_build_file src/vmm/main/vireo-vmm
-need_build_file src/daemon/vireod
-need_build_file src/cli/vireo
-root=$(mktemp -d /tmp/130.XXXXXX)
-export VIREO_ROOT=$root
-vireo=$VIREO_BUILD/src/cli/vireo
-dpid=
-start_vireod() {
-	"$VIREO_BUILD/src/daemon/vireod" --root "$root" --vmm "$VIREO_BUILD/src/vmm/main/vireo-vmm" \
-		>>"$root/vireod.log" 2>&1 &
-	dpid=$!
-	for _ in $(seq 100); do "$vireo" version >/dev/null 2>&1 && return 0; sleep 0.1; done
-	cat "$root/vireod.log"; e2e_fail "vireod did not come up"
-}
+. "$VIREO_TESTS/e2e/daemon-lib.sh"
+vireod_setup 130
 # On a failure: the daemon's and the VMM's logs, then the reason as the last line.
 die() {
 	echo "--- vireod.log"; tail -20 "$root/vireod.log"

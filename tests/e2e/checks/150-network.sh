@@ -7,9 +7,7 @@
 # e2e-timeout: 420
 . "$VIREO_TESTS/e2e/lib.sh"
 need_kvm
-need_build_file src/vmm/main/vireo-vmm
-need_build_file src/daemon/vireod
-need_build_file src/cli/vireo
+. "$VIREO_TESTS/e2e/daemon-lib.sh"
 # Outside the lab's L1 (a host with hardware KVM) the host's own networking stays untouched: the
 # whole check runs in a network namespace of its own.
 if [ ! -e /lab/l2 ] && [ -z "${E2E_150_NETNS:-}" ]; then
@@ -25,17 +23,8 @@ for m in tun bridge veth nf_tables nft_chain_nat nft_nat nft_masq nft_ct nft_rej
 done
 mkdir -p /dev/net
 [ -e /dev/net/tun ] || mknod /dev/net/tun c 10 200
-root=$(mktemp -d /tmp/150.XXXXXX)
-export VIREO_ROOT=$root
-vireo=$VIREO_BUILD/src/cli/vireo
-dpid= cpids=()
-start_vireod() {
-	"$VIREO_BUILD/src/daemon/vireod" --root "$root" --vmm "$VIREO_BUILD/src/vmm/main/vireo-vmm" \
-		>>"$root/vireod.log" 2>&1 &
-	dpid=$!
-	for _ in $(seq 100); do "$vireo" version >/dev/null 2>&1 && return 0; sleep 0.1; done
-	cat "$root/vireod.log"; e2e_fail "vireod did not come up"
-}
+vireod_setup 150
+cpids=()
 die() {
 	echo "--- vireod.log"; tail -20 "$root/vireod.log"
 	for g in a b c a2; do echo "--- console $g"; tail -8 "$root/$g.console" 2>/dev/null; done

@@ -8,13 +8,9 @@
 . "$VIREO_TESTS/e2e/lib.sh"
 need_kvm
 need_qemu
-need_build_file src/vmm/main/vireo-vmm
-need_build_file src/daemon/vireod
-need_build_file src/cli/vireo
-root=$(mktemp -d /tmp/160.XXXXXX)
-export VIREO_ROOT=$root
-vireo=$VIREO_BUILD/src/cli/vireo
-dpid= cpid=
+. "$VIREO_TESTS/e2e/daemon-lib.sh"
+vireod_setup 160
+cpid=
 die() {
 	echo "--- vireod.log"; tail -20 "$root/vireod.log"
 	echo "--- VMM log"; tail -20 "$root/var/log/vireo/l2pool.log" 2>/dev/null
@@ -28,10 +24,7 @@ cleanup() {
 	rm -rf "$root"
 }
 trap cleanup EXIT
-"$VIREO_BUILD/src/daemon/vireod" --root "$root" --vmm "$VIREO_BUILD/src/vmm/main/vireo-vmm" >>"$root/vireod.log" 2>&1 &
-dpid=$!
-for _ in $(seq 100); do "$vireo" version >/dev/null 2>&1 && break; sleep 0.1; done
-"$vireo" version >/dev/null 2>&1 || die "vireod did not come up"
+start_vireod
 
 "$vireo" pool-define-as lab dir --target "$root/pool" >/dev/null &&
 	"$vireo" pool-build lab >/dev/null && "$vireo" pool-start lab >/dev/null || die "pool setup failed"
