@@ -287,6 +287,11 @@ int dom_device_attach_xml(struct dom_def *def, const char *xml, size_t len, unsi
  * ERR_UNSUPPORTED for serial, console and memballoon. */
 int dom_device_detach_xml(struct dom_def *def, const char *xml, size_t len, unsigned int flags);
 
+/* The <iotune> limits one by one (for the daemon's VMM options): the i-th
+ * element's name and value; NULL once i runs past the last. group_name is not
+ * among them. */
+const char *dom_iotune_field(const struct dom_iotune *t, size_t i, uint64_t *value);
+
 /* Names of enum values as written in the XML (for messages and the daemon). */
 const char *dom_action_name(enum dom_action action);
 const char *dom_disk_format_name(enum dom_disk_format format);

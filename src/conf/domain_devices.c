@@ -178,6 +178,14 @@ static uint64_t *iotune_slot(struct dom_iotune *t, size_t i)
 	return (uint64_t *)((char *)t + iotune_fields[i].offset);
 }
 
+const char *dom_iotune_field(const struct dom_iotune *t, size_t i, uint64_t *value)
+{
+	if (i >= ARRAY_SIZE(iotune_fields))
+		return NULL;
+	*value = *(const uint64_t *)((const char *)t + iotune_fields[i].offset);
+	return iotune_fields[i].name;
+}
+
 static int p_iotune_value(xmlNode *n, void *ctx, unsigned int flags)
 {
 	struct dom_iotune *t = ctx;

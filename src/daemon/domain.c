@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -309,12 +310,32 @@ static int vdom_plain_value(const struct dom_def *def, const char *what, const c
 	return 0;
 }
 
-static bool iotune_set(const struct dom_iotune *t)
+/* <iotune> as vireo-vmm --disk options, with QEMU's -drive throttling names:
+ * total_bytes_sec -> bps, read_iops_sec_max -> iops_rd_max, size_iops_sec ->
+ * iops_size, group_name -> group. */
+static void iotune_append_opts(GString *spec, const struct dom_iotune *t)
 {
-	return t->total_bytes_sec || t->read_bytes_sec || t->write_bytes_sec || t->total_iops_sec ||
-	       t->read_iops_sec || t->write_iops_sec || t->total_bytes_sec_max || t->read_bytes_sec_max ||
-	       t->write_bytes_sec_max || t->total_iops_sec_max || t->read_iops_sec_max ||
-	       t->write_iops_sec_max || t->size_iops_sec || t->group_name;
+	static const char *const map[][2] = {
+		{ "total_bytes_sec", "bps" }, { "read_bytes_sec", "bps_rd" }, { "write_bytes_sec", "bps_wr" },
+		{ "total_iops_sec", "iops" }, { "read_iops_sec", "iops_rd" }, { "write_iops_sec", "iops_wr" },
+		{ "size_iops_sec", "iops_size" },
+	};
+	const char *name;
+	uint64_t v;
+
+	for (size_t i = 0; (name = dom_iotune_field(t, i, &v)); i++) {
+		if (!v)
+			continue;
+		for (size_t k = 0; k < G_N_ELEMENTS(map); k++) {
+			size_t n = strlen(map[k][0]);
+			if (!strncmp(name, map[k][0], n)) {
+				g_string_append_printf(spec, ",%s%s=%" PRIu64, map[k][1], name + n, v);
+				break;
+			}
+		}
+	}
+	if (t->group_name)
+		g_string_append_printf(spec, ",group=%s", t->group_name);
 }
 
 /* Taps made for the VMM being started (interfaces of type network and bridge):
@@ -359,9 +380,6 @@ static int vdom_device_args(struct dom_def *def, GPtrArray *args)
 		if (!path)
 			return err_set(ERR_UNSUPPORTED, "domain '%s': disk '%s' cannot be honoured: only "
 				"<disk type='file'> with a source file, or type='volume'", def->name, k->target_dev);
-		if (k->has_iotune && iotune_set(&k->iotune))
-			return err_set(ERR_UNSUPPORTED, "domain '%s': disk '%s': <iotune> cannot be honoured "
-				"by vireo-vmm's options yet", def->name, k->target_dev);
 		if (k->cache == DOM_CACHE_DIRECTSYNC)
 			return err_set(ERR_UNSUPPORTED, "domain '%s': disk '%s': cache='directsync' is not "
 				"supported by vireo-vmm", def->name, k->target_dev);
@@ -385,6 +403,8 @@ static int vdom_device_args(struct dom_def *def, GPtrArray *args)
 			g_string_append_printf(spec, ",cache=%s", cache_names[k->cache]);
 		if (k->io != DOM_IO_DEFAULT)
 			g_string_append_printf(spec, ",aio=%s", k->io == DOM_IO_URING ? "io_uring" : "threads");
+		if (k->has_iotune)
+			iotune_append_opts(spec, &k->iotune);
 		g_string_append_printf(spec, ",id=%s", k->target_dev);
 		g_ptr_array_add(args, g_strdup("--disk"));
 		g_ptr_array_add(args, g_string_free(spec, FALSE));
