@@ -124,7 +124,7 @@ for vmm in $vmms; do
 	eval "exec {fd_$vmm}<>\"\$d/\$vmm.in\""   # held open: the VMM never sees end of input
 done
 for vmm in $vmms; do
-	wait_for_line "$d/$vmm.log" '^GUEST_READY' 240 ||
+	wait_for_line "$d/$vmm.log" '^GUEST_READY' 600 ||
 		{ echo "bench virtio: the $vmm guest did not come up:"; tail -20 "$d/$vmm.log"; exit 1; }
 done
 # One job at a time: each job in turn on each VMM, ROUNDS times.
