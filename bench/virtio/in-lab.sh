@@ -150,7 +150,7 @@ for vmm in $vmms; do
 done
 wait_for_line "$d/vireo.log" '^L2_DONE' 60 > /dev/null 2>&1
 wait_for_line "$d/qemu.log" '^L2_DONE' 60 > /dev/null 2>&1
-grep -hiE 'needs reset|error' "$d/vireo.log" "$d/qemu.log" | head -5
+grep -hiE 'needs reset|error|triple fault' "$d/vireo.log" "$d/qemu.log" | head -5
 
 echo "virtio: fio (libaio, direct=1, iodepth 32, ${rt} s) on /dev/vdb and iperf3 (${nett} s) with L1, alternating job by job, median of $rounds; aio=$aio cache=$cache"
 for n in $names; do
