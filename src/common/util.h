@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -41,5 +42,9 @@ int read_file_all(const char *path, size_t max_len, uint8_t **data, size_t *len)
 
 /* Monotonic clock in nanoseconds. */
 uint64_t clock_ns(void);
+
+/* mkdir -p: missing parents with mode 0755, the last component with mode;
+ * existing directories are fine. -1 with the error naming the directory. */
+int mkdir_p(const char *path, mode_t mode);
 
 #endif

@@ -10,29 +10,16 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "common/util.h"
 #include "daemon/daemon.h"
 
 int store_mkdir_p(const char *path, mode_t mode)
 {
-	char buf[4096];
-	size_t len = strlen(path);
-
-	if (len == 0 || len >= sizeof(buf))
-		return err_set(ERR_INVALID, "directory path '%s' is empty or too long", path);
-	memcpy(buf, path, len + 1);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return err_set_errno(ERR_IO, errno, "cannot create directory %s", buf);
-		*p = '/';
-	}
-	if (mkdir(buf, mode) < 0 && errno != EEXIST)
-		return err_set_errno(ERR_IO, errno, "cannot create directory %s", buf);
+	if (mkdir_p(path, mode) < 0)
+		return -1;
 	/* An existing directory gets the mode too: state must not stay world-readable. */
-	if (chmod(buf, mode) < 0)
-		return err_set_errno(ERR_IO, errno, "cannot chmod directory %s", buf);
+	if (chmod(path, mode) < 0)
+		return err_set_errno(ERR_IO, errno, "cannot chmod directory %s", path);
 	return 0;
 }
 

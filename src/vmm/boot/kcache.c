@@ -41,28 +41,6 @@ const char *kcache_default_dir(char *buf, size_t size)
 	return n > 0 && (size_t)n < size ? buf : NULL;
 }
 
-/* mkdir -p, the last component mode 0700. */
-static int kcache_mkdirs(const char *dir)
-{
-	char path[PATH_MAX];
-	size_t len = strlen(dir);
-
-	if (len == 0 || len >= sizeof(path))
-		return err_set(ERR_INVALID, "kernel cache: bad directory name '%s'", dir);
-	memcpy(path, dir, len + 1);
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(path, 0755) < 0 && errno != EEXIST)
-			return err_set_errno(ERR_IO, errno, "kernel cache: cannot create '%s'", path);
-		*p = '/';
-	}
-	if (mkdir(path, 0700) < 0 && errno != EEXIST)
-		return err_set_errno(ERR_IO, errno, "kernel cache: cannot create '%s'", path);
-	return 0;
-}
-
 /* Hash a whole source: mapped from its file (no copy kept), or its buffer. */
 static int kcache_hash_source(const struct boot_source *src, uint64_t base, uint64_t len, XXH128_hash_t *h128,
 			      uint64_t *h64)
@@ -194,7 +172,7 @@ int kcache_open(const char *dir, const struct boot_source *bz, char *path, size_
 		*hit = rc > 0;
 		return rc < 0 ? -1 : 0;
 	}
-	if (kcache_mkdirs(dir) < 0)
-		return -1;
+	if (mkdir_p(dir, 0700) < 0)
+		return err_prefix("kernel cache");
 	return kcache_build(dir, path, bz, key, out);
 }
