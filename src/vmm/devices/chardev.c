@@ -288,16 +288,21 @@ static void chardev_update_watches(struct chardev *cd)
 
 static void chardev_deliver(struct chardev *cd)
 {
-	if (cd->in_len > cd->in_off && atomic_load(&cd->accept)) {
+	if (cd->in_len > cd->in_off && atomic_exchange(&cd->accept, false)) {
+		/* accept is cleared before the device sees the bytes: a device that
+		 * takes part of them and frees room at once (a vCPU reading the FIFO
+		 * on another thread) then finds it false, and its
+		 * chardev_accept_input(cd, true) kicks us. Cleared after the call, that
+		 * resume could be lost and input would stall for good. */
 		size_t n = cd->input_fn ? cd->input_fn(cd->input_opaque, cd->inbuf + cd->in_off,
 						       cd->in_len - cd->in_off)
 					: cd->in_len - cd->in_off; /* nobody listens: drop */
 
 		cd->in_off += MIN(n, cd->in_len - cd->in_off);
-		/* A partial take means the device is full: it resumes us with
-		 * chardev_accept_input(cd, true) when it has room again. */
-		if (cd->in_off < cd->in_len)
-			atomic_store(&cd->accept, false);
+		/* All taken: nobody will resume us, so accept again. A partial take
+		 * means the device is full: it resumes us when it has room. */
+		if (cd->in_off >= cd->in_len)
+			atomic_store(&cd->accept, true);
 	}
 	if (cd->in_off >= cd->in_len)
 		cd->in_off = cd->in_len = 0;

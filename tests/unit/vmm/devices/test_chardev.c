@@ -203,6 +203,49 @@ static void test_chardev_unix_pauses_input_until_device_accepts_again(void **sta
 	evloop_free(loop);
 }
 
+/* A device that takes part of the input and has room again before the input
+ * call returns (a vCPU drained its FIFO meanwhile) resumes the chardev from
+ * inside the call; that resume must not be lost. */
+struct resume_inside {
+	struct input_log log;
+	struct chardev *cd;
+};
+
+static size_t input_resume_inside_fn(void *opaque, const uint8_t *buf, size_t len)
+{
+	struct resume_inside *r = opaque;
+	size_t n = input_log_fn(&r->log, buf, len);
+
+	if (n < len)
+		chardev_accept_input(r->cd, true);
+	return n;
+}
+
+static void test_chardev_resume_during_a_partial_take_is_not_lost(void **state)
+{
+	struct evloop *loop = evloop_new();
+	struct resume_inside r = { .log = { .take_max = 3 } };
+	struct want_len want = { &r.log, 19 };
+	char path[80], spec[128];
+	int fd;
+
+	(void)state;
+	sock_path(path, sizeof(path), "ri");
+	snprintf(spec, sizeof(spec), "unix:%s", path);
+	r.cd = chardev_open(spec, loop);
+	assert_non_null(r.cd);
+	chardev_set_input(r.cd, input_resume_inside_fn, &r);
+	fd = connect_client(path);
+	run_until(loop, is_connected, r.cd);
+	assert_int_equal(write(fd, "0123456789abcdefghi", 19), 19);
+	run_until(loop, log_has, &want);
+	assert_int_equal(r.log.len, 19);
+	assert_memory_equal(r.log.buf, "0123456789abcdefghi", 19);
+	close(fd);
+	chardev_close(r.cd);
+	evloop_free(loop);
+}
+
 static void test_chardev_unix_new_client_replaces_the_old_one(void **state)
 {
 	struct evloop *loop = evloop_new();
@@ -374,6 +417,7 @@ int main(void)
 		cmocka_unit_test(test_chardev_none_discards_output),
 		cmocka_unit_test(test_chardev_unix_round_trip_over_a_real_socket),
 		cmocka_unit_test(test_chardev_unix_pauses_input_until_device_accepts_again),
+		cmocka_unit_test(test_chardev_resume_during_a_partial_take_is_not_lost),
 		cmocka_unit_test(test_chardev_unix_new_client_replaces_the_old_one),
 		cmocka_unit_test(test_chardev_unix_client_hangup_is_noticed),
 		cmocka_unit_test(test_chardev_output_ring_drops_oldest_when_reader_stalls),
