@@ -55,7 +55,6 @@ struct blk {
 	dev_t st_dev;
 	ino_t st_ino;
 	pthread_rwlock_t lock;     /* shared for reads of concurrent_reads drivers */
-	uint64_t unkicked;         /* data bytes written to the page cache since writeback was last started */
 };
 
 extern const struct blk_driver blk_raw_driver;

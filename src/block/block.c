@@ -707,23 +707,9 @@ int blk_data_preadv(struct blk *b, const struct iovec *iov, int cnt, uint64_t of
 	return fd_rw(b, fd, iov, cnt, off, false);
 }
 
-/* With cache=writeback, start writeback of the image's dirty pages after every
- * this many bytes of data: the disk then works while the guest keeps writing,
- * and a flush finds little left to do instead of all the data since the last
- * one (the page cache alone would wait until dirty limits or 30 s). */
-#define WRITEBACK_KICK_BYTES (32u << 20)
-
 int blk_data_pwritev(struct blk *b, const struct iovec *iov, int cnt, uint64_t off)
 {
 	int fd = (b->dfd != b->fd && iov_aligned(iov, cnt, off, 4096)) ? b->dfd : b->fd;
 
-	if (fd_rw(b, fd, iov, cnt, off, true) < 0)
-		return -1;
-	if (fd == b->fd && b->cache == BLK_CACHE_WRITEBACK &&
-	    __atomic_add_fetch(&b->unkicked, iov_total(iov, cnt), __ATOMIC_RELAXED) >= WRITEBACK_KICK_BYTES) {
-		__atomic_store_n(&b->unkicked, 0, __ATOMIC_RELAXED);
-		/* Advisory: a failure here shows up at the next flush. */
-		(void)sync_file_range(b->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-	}
-	return 0;
+	return fd_rw(b, fd, iov, cnt, off, true);
 }
