@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -66,7 +65,6 @@ struct vblk {
 	bool udirect;
 	unsigned unsubmitted;        /* SQEs prepared, not yet submitted (under `lock`) */
 	pthread_mutex_t cq_lock;     /* one consumer of completions at a time */
-	int cq_fd;                   /* eventfd the ring signals, served on the I/O thread */
 	pthread_t reaper;            /* without an I/O thread */
 	bool reaper_started;
 #endif
@@ -580,15 +578,11 @@ static bool uring_reap(struct vblk *b)
 	return go_on;
 }
 
-/* The ring's eventfd became readable: on the transport's I/O thread, which
- * thus takes kicks and completions alike (no thread hand-off per batch). */
+/* The ring has completions: on the transport's I/O thread, which thus takes
+ * kicks and completions alike (no thread hand-off per batch). */
 static void uring_cq_event(void *opaque)
 {
-	struct vblk *b = opaque;
-	uint64_t cnt;
-
-	(void)!read(b->cq_fd, &cnt, sizeof(cnt));
-	uring_reap(b);
+	uring_reap(opaque);
 }
 
 /* Without an I/O thread (tests): a thread of its own waits for completions.
@@ -684,9 +678,9 @@ static void uring_setup(struct vblk *b, const struct vblk_opts *o, bool iothread
 		return;
 	}
 	if (iothread) {
-		b->cq_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (b->cq_fd < 0 || (ret = io_uring_register_eventfd(&b->ring, b->cq_fd)) < 0 ||
-		    virtio_pci_watch_fd(b->vp, b->cq_fd, uring_cq_event, b) < 0) {
+		/* The ring's own fd polls readable while completions wait, as
+		 * QEMU watches it: no eventfd to signal and read per batch. */
+		if (virtio_pci_watch_fd(b->vp, b->ring.ring_fd, uring_cq_event, b) < 0) {
 			log_warn("virtio-blk %s: cannot watch io_uring completions on the I/O thread; "
 				 "using the thread pool", b->id);
 			goto fail;
@@ -707,9 +701,6 @@ fail:
 	io_uring_queue_exit(&b->ring);
 	close(b->ufd);
 	b->ufd = -1;
-	if (b->cq_fd >= 0)
-		close(b->cq_fd);
-	b->cq_fd = -1;
 }
 
 static void uring_teardown(struct vblk *b)
@@ -739,8 +730,6 @@ static void uring_teardown(struct vblk *b)
 	/* With the I/O thread, the transport (destroyed first) has stopped it. */
 	io_uring_queue_exit(&b->ring);
 	close(b->ufd);
-	if (b->cq_fd >= 0)
-		close(b->cq_fd);
 	b->uring = false;
 }
 #endif
@@ -930,7 +919,6 @@ struct vblk *vblk_create(const struct vblk_opts *o, const struct guest_mem *gm,
 	pthread_mutex_init(&b->free_lock, NULL);
 #ifdef VBLK_HAVE_URING
 	pthread_mutex_init(&b->cq_lock, NULL);
-	b->cq_fd = -1;
 #endif
 	pthread_cond_init(&b->work, NULL);
 	pthread_cond_init(&b->idle, NULL);
