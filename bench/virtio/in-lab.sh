@@ -133,23 +133,23 @@ for vmm in $vmms; do
 		{ echo "bench virtio: the $vmm guest did not come up:"; tail -20 "$d/$vmm.log"; exit 1; }
 done
 # The VMM processes, and the CPU each takes while its guest idles (10 s, both guests idle).
-pid_of() { pgrep -x "$([ "$1" = vireo ] && echo vireo-vmm || echo qemu-system-x86)" | head -1; }
+declare -A pid ticks
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2> /dev/null || echo 0; }
+hz=$(getconf CLK_TCK 2> /dev/null || echo 100)
 idle=
 for vmm in $vmms; do
-	eval "pid_$vmm=\$(pid_of $vmm)"
-	p=pid_$vmm
-	eval "t0_$vmm=\$(cpu_ticks \"\${!p}\")"
+	pid[$vmm]=$(pgrep -x "$([ "$vmm" = vireo ] && echo vireo-vmm || echo qemu-system-x86)" | head -1)
+	ticks[$vmm]=$(cpu_ticks "${pid[$vmm]}")
 done
 sleep 10
 for vmm in $vmms; do
-	p=pid_$vmm t=t0_$vmm
-	idle+=" $vmm=$(awk -v a="$(cpu_ticks "${!p}")" -v b="${!t}" -v hz="$(getconf CLK_TCK 2> /dev/null || echo 100)" 'BEGIN { printf "%.1f%%", (a - b) * 100 / hz / 10 }')"
+	idle+=" $vmm=$(awk -v a="$(cpu_ticks "${pid[$vmm]}")" -v b="${ticks[$vmm]}" -v hz="$hz" \
+		'BEGIN { printf "%.1f%%", (a - b) * 100 / hz / 10 }')"
 done
 echo "idle guests, CPU of their VMM processes:$idle"
 # While one VMM runs a job the other is frozen (SIGSTOP), so neither is measured next to the
 # other's idle work (timers, polling): each job has L1 to itself and its own VMM.
-hold() { local p=pid_$1; [ -n "${!p}" ] && kill -"$2" "${!p}" 2> /dev/null; }
+hold() { [ -n "${pid[$1]:-}" ] && kill -"$2" "${pid[$1]}" 2> /dev/null; }
 trap 'for v in $vmms; do hold "$v" CONT; done; cleanup' EXIT
 
 # One job at a time: each job in turn on each VMM, ROUNDS times.
