@@ -14,6 +14,9 @@ aio=${BENCH_VIRTIO_AIO:-io_uring}       # both VMMs get the same aio= and cache=
 # QEMU as well as vireo-vmm's, a silent triple fault; seen in 3 runs of 3 for each VMM.)
 cache=${BENCH_VIRTIO_CACHE:-writeback}
 only=${BENCH_VIRTIO_ONLY:-}             # "vireo" or "qemu": one VMM only (profiling)
+# BENCH_VIRTIO_TRACE=1: KVM's exit tracepoints around each job (the other VMM is frozen, so they are
+# this guest's): exits by reason, the time L1's KVM spent on each kind, and the guest's own time.
+trace=${BENCH_VIRTIO_TRACE:-}
 d=$(mktemp -d /tmp/bv.XXXXXX)
 br=vbrbench
 srv_pid=
@@ -152,6 +155,34 @@ echo "idle guests, CPU of their VMM processes:$idle"
 hold() { [ -n "${pid[$1]:-}" ] && kill -"$2" "${pid[$1]}" 2> /dev/null; }
 trap 'for v in $vmms; do hold "$v" CONT; done; cleanup' EXIT
 
+T=/sys/kernel/debug/tracing
+trace_events="kvm_exit kvm_entry kvm_pio kvm_mmio"
+trace_set() { local e; for e in $trace_events; do echo "$1" > "$T/events/kvm/$e/enable"; done; echo "$1" > "$T/tracing_on"; }
+if [ -n "$trace" ]; then
+	mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
+	[ -d "$T/events/kvm" ] || { echo "bench virtio: no KVM tracepoints in $T"; trace=; }
+	[ -n "$trace" ] && echo 16384 > "$T/buffer_size_kb"
+fi
+trace_begin() { [ -n "$trace" ] || return 0; echo > "$T/trace"; trace_set 1; }
+# trace_end VMM JOB: one line with exits by reason (count and mean microseconds in L1's KVM), the
+# guest's own time and the port/MMIO writes that exited most.
+trace_end() {
+	[ -n "$trace" ] || return 0
+	trace_set 0
+	awk -v tag="$1 $2" '
+	function ts(line, t, a, n) { t = line; sub(/: kvm_[a-z_]*:.*/, "", t); n = split(t, a, " "); return a[n] + 0 }
+	/ kvm_exit: / { for (i = 1; i <= NF; i++) if ($i == "reason") r = $(i + 1); x = ts($0); if (ent) { g += x - ent } inx = 1; next }
+	/ kvm_entry: / { e = ts($0); if (inx) { sum[r] += e - x; cnt[r]++; tot++ } inx = 0; ent = e; next }
+	/ kvm_pio: pio_write / { for (i = 1; i <= NF; i++) if ($i == "at") w["pio " $(i + 1)]++; next }
+	/ kvm_mmio: mmio write / { for (i = 1; i <= NF; i++) if ($i == "gpa") w["mmio " $(i + 1)]++; next }
+	END {
+		line = sprintf("trace %s: %d exits, guest %.0f ms;", tag, tot, g * 1e3)
+		for (r in cnt) line = line sprintf(" %s %d/%.0fus", r, cnt[r], sum[r] / cnt[r] * 1e6)
+		for (k in w) if (w[k] * 20 > tot) line = line sprintf("; %s x%d", k, w[k])
+		print line
+	}' "$T/trace"
+}
+
 # One job at a time: each job in turn on each VMM, ROUNDS times.
 for i in $(seq 1 "$rounds"); do
 	order=$vmms
@@ -163,10 +194,12 @@ for i in $(seq 1 "$rounds"); do
 			done
 			fd=fd_$vmm
 			from=$(($(wc -l < "$d/$vmm.log") + 1))
+			trace_begin
 			job_code "$n" >&"${!fd}"
 			if ! job_wait "$d/$vmm.log" "$from" "$n" $((rt + nett + 120)); then
 				echo "bench virtio: $vmm: job $n did not finish"; tail -5 "$d/$vmm.log"
 			fi
+			trace_end "$vmm" "$n"
 			v=$(tail -n +"$from" "$d/$vmm.log" | tr -d '\r' | awk -v n="$n" '$1 == "R" && $2 == n { x = $3 } END { print x }')
 			echo "$vmm $n ${v:--1}" | tee -a "$d/fig"
 		done

@@ -115,7 +115,7 @@ static int machine_create_virtio(struct vm *vm)
 		struct vnet *n;
 		int rc = vnet_parse_opts(vm->cfg.nets[i], &opts);
 
-		n = rc < 0 ? NULL : vnet_create(&opts, &vm->mem, host, true);
+		n = rc < 0 ? NULL : vnet_create(&opts, &vm->mem, host);
 		vnet_opts_free(&opts);
 		if (!n)
 			return err_prefix("--net %s", vm->cfg.nets[i]);

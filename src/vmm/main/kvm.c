@@ -303,18 +303,19 @@ int kvm_irqfd(void *opaque, int fd, uint32_t gsi, bool assign)
 	return 0;
 }
 
-int kvm_ioeventfd(void *opaque, uint64_t addr, uint32_t len, int fd, bool assign)
+int kvm_ioeventfd(void *opaque, uint64_t addr, uint32_t len, int fd, bool pio, bool assign)
 {
 	struct vm *vm = opaque;
 	struct kvm_ioeventfd ev = {
 		.addr = addr,
 		.len = len,
 		.fd = fd,
-		.flags = assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN,
+		.flags = (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN) | (pio ? KVM_IOEVENTFD_FLAG_PIO : 0),
 	};
 
 	if (ioctl(vm->vm_fd, KVM_IOEVENTFD, &ev) < 0)
-		return err_set_errno(ERR_INTERNAL, errno, "KVM_IOEVENTFD %s 0x%llx+%u", assign ? "assign" : "deassign",
+		return err_set_errno(ERR_INTERNAL, errno, "KVM_IOEVENTFD %s %s 0x%llx+%u",
+				     assign ? "assign" : "deassign", pio ? "port" : "MMIO",
 				     (unsigned long long)addr, len);
 	return 0;
 }

@@ -132,7 +132,7 @@ int kvm_routes_init(struct vm *vm);
 uint32_t kvm_gsi_alloc(void *vm);
 int kvm_msi_route(void *vm, uint32_t gsi, uint64_t addr, uint32_t data);
 int kvm_irqfd(void *vm, int fd, uint32_t gsi, bool assign);
-int kvm_ioeventfd(void *vm, uint64_t addr, uint32_t len, int fd, bool assign);
+int kvm_ioeventfd(void *vm, uint64_t addr, uint32_t len, int fd, bool pio, bool assign);
 void kvm_close(struct vm *vm);
 
 /* vcpu.c */

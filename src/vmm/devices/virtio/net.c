@@ -1,6 +1,7 @@
 /* virtio-net on a tap: tx chains are written to the tap as they come (the
- * guest's 12-byte header is the tap's vnet header), rx frames are read by a
- * thread of the device's own and spread over one or more guest buffers. */
+ * guest's 12-byte header is the tap's vnet header), rx frames are read and
+ * spread over one or more guest buffers; both on the transport's I/O thread,
+ * so the device takes one host CPU next to the vCPU, not two. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
@@ -10,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/uio.h>
@@ -41,10 +41,8 @@ struct vnet {
 	pthread_mutex_t lock;   /* active, rxvq, the pending frame, held buffers */
 	bool active, mrg;
 	struct vq *rxvq;        /* learnt from the first rx kick after activation */
-	pthread_t thread;
-	bool thread_started, stop;
-	bool backend_gone;      /* the fd hung up: stop polling it (rx thread, n->lock) */
-	int wake_fd;
+	bool backend_gone;      /* the fd hung up or failed: stop watching it (n->lock) */
+	bool backend_on;        /* the I/O thread watches the fd (n->lock) */
 
 	uint8_t *pkt;           /* pending rx frame with its header, pkt_len bytes */
 	size_t pkt_len, pkt_off;
@@ -261,8 +259,11 @@ static int rx_read(struct vnet *n)
 			r += VNET_HDR_LEN;
 	}
 	if (r < 0) {
-		if (errno != EAGAIN && errno != EINTR)
-			log_warn("virtio-net: read from backend: %s", strerror(errno));
+		if (errno != EAGAIN && errno != EINTR) {
+			/* Watching an fd in error would spin the I/O thread. */
+			log_warn("virtio-net: read from backend fd %d: %s; no more rx", n->fd, strerror(errno));
+			n->backend_gone = true;
+		}
 		return 0;
 	}
 	if ((size_t)r <= VNET_HDR_LEN)
@@ -272,6 +273,14 @@ static int rx_read(struct vnet *n)
 	n->pkt_off = 0;
 	return 1;
 }
+
+/* Frames moved per turn of the I/O thread, so that a long burst holds back
+ * neither tx kicks nor the guest (interrupted after each turn, it drains and
+ * refills the ring while we go on); the backend stays readable, we come back. */
+#define VNET_RX_BUDGET 32
+/* Frames written per turn: each may take the host's whole network stack
+ * (a tap write delivers it), so rx waits no longer than this many. */
+#define VNET_TX_BUDGET 16
 
 /* Move frames while the guest has buffers; returns whether to wait for the
  * backend to be readable (false: wait for a kick instead). n->lock held. */
@@ -305,10 +314,10 @@ static bool rx_run(struct vnet *n)
 				continue;
 			break;
 		}
-		/* Interrupt the guest now and then during a long burst so that it
-		 * drains (and refills) the ring while we keep reading the tap. */
-		if (++delivered % 32 == 0)
-			virtio_pci_queue_signal(n->vp, vq);
+		if (++delivered == VNET_RX_BUDGET) {
+			want_tap = true;
+			break;
+		}
 	}
 	if (delivered || n->nheld)
 		virtio_pci_queue_signal(n->vp, vq);
@@ -316,44 +325,27 @@ static bool rx_run(struct vnet *n)
 	return want_tap;
 }
 
-static void *rx_thread(void *arg)
+/* Move what can be moved, then watch the backend only while frames are what
+ * we wait for (while we wait for buffers, an rx kick brings us back). On the
+ * I/O thread, or on the vCPU when DRIVER_OK serves buffers posted before. */
+static void rx_serve(struct vnet *n)
 {
-	struct vnet *n = arg;
-	bool want_tap = false;
+	bool want;
 
-	for (;;) {
-		/* fd -1 when not wanted: poll reports POLLHUP even for no events. */
-		struct pollfd p[2] = { { n->wake_fd, POLLIN, 0 }, { want_tap ? n->fd : -1, POLLIN, 0 } };
-		uint64_t cnt;
-		bool stop;
-
-		if (poll(p, 2, -1) < 0 && errno != EINTR) {
-			log_error("virtio-net: rx thread: poll: %s", strerror(errno));
-			return NULL;
-		}
-		if (p[0].revents & POLLIN)
-			(void)!read(n->wake_fd, &cnt, sizeof(cnt));
-		if ((p[1].revents & (POLLHUP | POLLERR | POLLNVAL)) && !(p[1].revents & POLLIN)) {
-			/* A socket backend whose peer left: polling it again would spin. */
-			if (!n->backend_gone)
-				log_warn("virtio-net: backend fd %d hung up: no more rx", n->fd);
-			n->backend_gone = true;
-		}
-		pthread_mutex_lock(&n->lock);
-		stop = n->stop;
-		if (!stop)
-			want_tap = rx_run(n) && !n->backend_gone;
-		pthread_mutex_unlock(&n->lock);
-		if (stop)
-			return NULL;
+	pthread_mutex_lock(&n->lock);
+	want = rx_run(n) && !n->backend_gone;
+	if (want != n->backend_on) {
+		if (virtio_pci_watch_enable(n->vp, n->fd, want) == 0)
+			n->backend_on = want;
+		else
+			log_warn("virtio-net: %s", err_message());
 	}
+	pthread_mutex_unlock(&n->lock);
 }
 
-static void wake(struct vnet *n)
+static void rx_backend_ready(void *opaque)
 {
-	uint64_t one = 1;
-
-	(void)!write(n->wake_fd, &one, sizeof(one));
+	rx_serve(opaque);
 }
 
 /* ---- tx ---- */
@@ -413,18 +405,23 @@ static void vnet_notify(void *opaque, struct vq *vq)
 {
 	struct vnet *n = opaque;
 	struct vq_elem e = { 0 };
-	int r;
+	int r = 0;
 
 	if (vq->index == VNET_RXQ) {
-		/* No n->lock here: the rx thread may hold it through a long burst,
-		 * and tx kicks on this thread must not wait for that. Reset, the
-		 * only other writer, never runs concurrently with a kick. */
 		__atomic_store_n(&n->rxvq, vq, __ATOMIC_RELEASE);
-		wake(n);
+		rx_serve(n);
 		return;
 	}
 	pthread_mutex_lock(&vq->lock);
-	while ((r = vq_pop(vq, &e)) == 1) {
+	for (unsigned sent = 0;; sent++) {
+		if (sent == VNET_TX_BUDGET) {
+			/* The rest on the next turn, after rx (the guest's ACKs). */
+			virtio_pci_queue_resched(n->vp, vq);
+			break;
+		}
+		r = vq_pop(vq, &e);
+		if (r != 1)
+			break;
 		tx_one(n, &e);
 		vq_push(vq, e.head, 0);
 	}
@@ -477,7 +474,7 @@ static int vnet_activate(void *opaque, uint64_t features)
 	n->mrg = features & VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF);
 	n->active = true;
 	pthread_mutex_unlock(&n->lock);
-	wake(n);
+	/* The transport kicks queues that already hold buffers next. */
 	return 0;
 }
 
@@ -485,8 +482,8 @@ static void vnet_reset(void *opaque)
 {
 	struct vnet *n = opaque;
 
-	/* Once we hold the lock the rx thread is outside the ring; buffers it
-	 * held belong to the ring being reset and are forgotten, not pushed. */
+	/* Once we hold the lock rx is outside the ring; buffers it held
+	 * belong to the ring being reset and are forgotten, not pushed. */
 	pthread_mutex_lock(&n->lock);
 	n->active = false;
 	__atomic_store_n(&n->rxvq, NULL, __ATOMIC_RELEASE);
@@ -513,10 +510,10 @@ static const struct virtio_device_ops vnet_ops = {
 };
 
 struct vnet *vnet_create(const struct vnet_opts *o, const struct guest_mem *gm,
-			 const struct virtio_host_ops *host, bool iothread)
+			 const struct virtio_host_ops *host)
 {
 	struct vnet *n = calloc(1, sizeof(*n));
-	struct virtio_pci_opts po = { .ops = &vnet_ops, .gm = gm, .host = host, .iothread = iothread };
+	struct virtio_pci_opts po = { .ops = &vnet_ops, .gm = gm, .host = host, .iothread = true };
 
 	if (!n || !(n->pkt = malloc(VNET_HDR_LEN + VNET_MAX_FRAME))) {
 		free(n);
@@ -524,7 +521,6 @@ struct vnet *vnet_create(const struct vnet_opts *o, const struct guest_mem *gm,
 		return NULL;
 	}
 	pthread_mutex_init(&n->lock, NULL);
-	n->wake_fd = -1;
 	n->fd = o->tap ? tap_open(o->tap) : o->fd;
 	if (n->fd < 0 || backend_probe(n) < 0)
 		goto fail;
@@ -544,20 +540,11 @@ struct vnet *vnet_create(const struct vnet_opts *o, const struct guest_mem *gm,
 			      VIRTIO_BIT(VIRTIO_NET_F_GUEST_ECN) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_UFO) |
 			      VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4) | VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO6) |
 			      VIRTIO_BIT(VIRTIO_NET_F_HOST_ECN) | VIRTIO_BIT(VIRTIO_NET_F_HOST_UFO);
-	n->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (n->wake_fd < 0) {
-		err_set_errno(ERR_IO, errno, "virtio-net: eventfd");
-		goto fail;
-	}
 	po.opaque = n;
 	n->vp = virtio_pci_create(&po);
-	if (!n->vp)
+	if (!n->vp || virtio_pci_watch_fd(n->vp, n->fd, rx_backend_ready, n) < 0)
 		goto fail;
-	if (pthread_create(&n->thread, NULL, rx_thread, n)) {
-		err_set(ERR_INTERNAL, "virtio-net: cannot start the rx thread");
-		goto fail;
-	}
-	n->thread_started = true;
+	n->backend_on = true;
 	return n;
 fail:
 	vnet_destroy(n);
@@ -590,22 +577,12 @@ void vnet_destroy(struct vnet *n)
 {
 	if (!n)
 		return;
-	if (n->thread_started) {
-		pthread_mutex_lock(&n->lock);
-		n->stop = true;
-		n->active = false;
-		pthread_mutex_unlock(&n->lock);
-		wake(n);
-		pthread_join(n->thread, NULL);
-	}
 	if (n->vp)
 		virtio_pci_destroy(n->vp);
 	for (unsigned i = 0; i < VNET_MAX_HELD; i++)
 		vq_elem_free(&n->held[i]);
 	if (n->fd >= 0)
 		close(n->fd);
-	if (n->wake_fd >= 0)
-		close(n->wake_fd);
 	pthread_mutex_destroy(&n->lock);
 	free(n->txiov);
 	free(n->pkt);

@@ -52,10 +52,11 @@ struct vnet_stats {
 struct vnet;
 
 /* Opens the tap (or takes o->fd; a non-tap fd carries bare Ethernet frames,
- * the header being added/stripped by the device: no offloads then). Starts the
- * rx thread. NULL with the error set. Register virtio_pci_device(vnet_transport(n)). */
+ * the header being added/stripped by the device: no offloads then). The
+ * transport's I/O thread serves both queues and the backend. NULL with the
+ * error set. Register virtio_pci_device(vnet_transport(n)). */
 struct vnet *vnet_create(const struct vnet_opts *o, const struct guest_mem *gm,
-			 const struct virtio_host_ops *host, bool iothread);
+			 const struct virtio_host_ops *host);
 struct virtio_pci *vnet_transport(struct vnet *n);
 /* Whether the backend is a tap with a vnet header (offloads offered). */
 bool vnet_has_offloads(struct vnet *n);

@@ -49,8 +49,9 @@ struct virtio_host_ops {
 	int (*msi_route)(void *ctx, uint32_t gsi, uint64_t addr, uint32_t data);
 	/* Make eventfd `fd` raise `gsi` (assign) or stop doing so. */
 	int (*irqfd)(void *ctx, int fd, uint32_t gsi, bool assign);
-	/* Guest writes of `len` bytes at MMIO `addr` signal `fd` instead of exiting. */
-	int (*ioeventfd)(void *ctx, uint64_t addr, uint32_t len, int fd, bool assign);
+	/* Guest writes of `len` bytes at `addr` (I/O port if `pio`, else MMIO)
+	 * signal `fd` instead of exiting. */
+	int (*ioeventfd)(void *ctx, uint64_t addr, uint32_t len, int fd, bool pio, bool assign);
 	uint32_t (*gsi_alloc)(void *ctx);    /* a free GSI for an MSI route (>= 24) */
 	void *ctx;
 };
@@ -87,6 +88,9 @@ struct virtio_device_ops {
  * suppressed it (EVENT_IDX / NO_INTERRUPT); true if raised. Any thread,
  * holding vq->lock. */
 bool virtio_pci_queue_signal(struct virtio_pci *vp, struct vq *vq);
+/* Serve `vq` again on the I/O thread's next turn, after the other sources
+ * it has ready: for a model that stopped at its budget with buffers left. */
+void virtio_pci_queue_resched(struct virtio_pci *vp, struct vq *vq);
 /* The device config changed (capacity...): bump config_generation, raise the
  * config vector. */
 void virtio_pci_config_changed(struct virtio_pci *vp);
@@ -99,6 +103,10 @@ void virtio_pci_set_needs_reset(struct virtio_pci *vp, const char *why);
  * reset waits for. Call before the guest runs. -1 (error set) without an
  * I/O thread. */
 int virtio_pci_watch_fd(struct virtio_pci *vp, int fd, void (*cb)(void *opaque), void *opaque);
+/* Stop (on false) or resume serving a watched fd: for a source the model
+ * cannot take from for now (frames while the guest has no buffers). Any
+ * thread. -1 (error set) if `fd` is not watched. */
+int virtio_pci_watch_enable(struct virtio_pci *vp, int fd, bool on);
 /* The guest memory the device's buffers live in. */
 const struct guest_mem *virtio_pci_guest_mem(struct virtio_pci *vp);
 
@@ -118,8 +126,9 @@ struct virtio_pci_opts {
 
 /* One PCI function (vendor 0x1af4, device 0x1040 + id) with a 32 KiB memory
  * BAR 0 holding the common, ISR, device and notify regions and the MSI-X
- * table and PBA. Register it with pci_register_device(bus,
- * virtio_pci_device(vp), slot). NULL with the error set. */
+ * table and PBA, and an I/O BAR 2 with the notify addresses again. Register
+ * it with pci_register_device(bus, virtio_pci_device(vp), slot). NULL with
+ * the error set. */
 struct virtio_pci *virtio_pci_create(const struct virtio_pci_opts *opts);
 struct pci_device *virtio_pci_device(struct virtio_pci *vp);
 /* Unregister from the bus first (pci_unregister_device). */

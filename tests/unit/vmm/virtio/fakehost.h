@@ -11,6 +11,7 @@
 #include "vmm/devices/virtio/virtio.h"
 
 #define FAKE_MAX 64
+#define FAKE_PIO (1ULL << 63)   /* marks an I/O port address in ioevt_addr[] */
 
 struct fake_host {
 	uint32_t next_gsi;
@@ -46,12 +47,14 @@ static inline int fake_irqfd(void *ctx, int fd, uint32_t gsi, bool assign)
 	return 0;
 }
 
-static inline int fake_ioeventfd(void *ctx, uint64_t addr, uint32_t len, int fd, bool assign)
+static inline int fake_ioeventfd(void *ctx, uint64_t addr, uint32_t len, int fd, bool pio, bool assign)
 {
 	struct fake_host *h = ctx;
 
 	(void)len;
 	h->ioevt_calls++;
+	if (pio)
+		addr |= FAKE_PIO;     /* kept apart from MMIO addresses */
 	if (assign) {
 		if (h->ioevt_assigned >= FAKE_MAX)
 			return -1;

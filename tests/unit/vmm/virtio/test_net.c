@@ -170,7 +170,7 @@ static int fx_setup(void **state, uint64_t features)
 	f->peer = sv[1];
 	assert_int_equal(vnet_parse_opts("fd=0,mac=52:54:00:00:00:07", &o), 0);
 	o.fd = sv[0];
-	f->n = vnet_create(&o, &f->gm, &f->ops, false);
+	f->n = vnet_create(&o, &f->gm, &f->ops);
 	vnet_opts_free(&o);
 	assert_non_null(f->n);
 	f->rx.base = RXBASE;
@@ -254,7 +254,8 @@ static void test_vnet_tx_writes_frame_without_header_to_backend(void **state)
 	tr_desc(f, &f->tx, 0, BUF(0), VNET_HDR_LEN + 100, VRING_DESC_F_NEXT, 1);
 	tr_desc(f, &f->tx, 1, BUF(1), 900, 0, 0);
 	tr_publish(f, &f->tx, 0);
-	drv_kick(&f->d, 1);
+	drv_kick(&f->d, 1);   /* served on the I/O thread */
+	assert_true(tr_wait_used(f, &f->tx, 1, 2000));
 	assert_int_equal(recv(f->peer, got, sizeof(got), MSG_DONTWAIT), 1000);
 	assert_memory_equal(got, f->ram + BUF(0) + VNET_HDR_LEN, 100);
 	assert_memory_equal(got + 100, f->ram + BUF(1), 900);
@@ -279,7 +280,7 @@ static void test_vnet_tx_drops_header_only_and_oversized_chains(void **state)
 	tr_desc(f, &f->tx, 1, BUF(1), VNET_HDR_LEN + VNET_MAX_FRAME + 1, 0, 0);
 	tr_publish(f, &f->tx, 1);
 	drv_kick(&f->d, 1);
-	assert_int_equal(tr_used_idx(f, &f->tx), 2);   /* both returned to the driver */
+	assert_true(tr_wait_used(f, &f->tx, 2, 2000));   /* both returned to the driver */
 	assert_int_equal(recv(f->peer, got, sizeof(got), MSG_DONTWAIT), -1);
 	assert_int_equal(errno, EAGAIN);
 	vnet_get_stats(f->n, &st);
@@ -362,6 +363,37 @@ static void test_vnet_rx_keeps_frame_until_guest_posts_buffers(void **state)
 	assert_int_equal(st.rx_packets, 1);
 	assert_int_equal(st.rx_bytes, 1500);
 	assert_int_equal(st.rx_dropped, 0);
+}
+
+/* More frames than one turn of the I/O thread moves (VNET_RX_BUDGET): the
+ * rest follow on later turns, and a tx kick in between is served. */
+static void test_vnet_rx_burst_beyond_one_turn_is_delivered_whole(void **state)
+{
+	struct fx *f = *state;
+	uint8_t frame[200], got[256];
+	uint32_t id, len;
+
+	for (unsigned i = 0; i < QSIZE; i++) {
+		fill_frame(frame, sizeof(frame), (uint8_t)i);
+		assert_int_equal(send(f->peer, frame, sizeof(frame), 0), (ssize_t)sizeof(frame));
+	}
+	memset(f->ram + BUF(0), 0, VNET_HDR_LEN);
+	fill_frame(f->ram + BUF(0) + VNET_HDR_LEN, 60, 7);
+	tr_desc(f, &f->tx, 0, BUF(0), VNET_HDR_LEN + 60, 0, 0);
+	tr_publish(f, &f->tx, 0);
+	post_rx(f, 1, QSIZE - 1, 1024);
+	drv_kick(&f->d, 1);
+	assert_true(tr_wait_used(f, &f->rx, QSIZE - 1, 2000));
+	assert_true(tr_wait_used(f, &f->tx, 1, 2000));
+	assert_int_equal(recv(f->peer, got, sizeof(got), MSG_DONTWAIT), 60);
+	tr_used(f, &f->rx, QSIZE - 2, &id, &len);
+	assert_int_equal(id, QSIZE - 1);
+	assert_int_equal(len, VNET_HDR_LEN + sizeof(frame));
+	fill_frame(frame, sizeof(frame), QSIZE - 2);
+	assert_memory_equal(f->ram + BUF(QSIZE - 1) + VNET_HDR_LEN, frame, sizeof(frame));
+	/* The last frame waits for a buffer, then comes. */
+	post_rx(f, 0, 1, 1024);
+	assert_true(tr_wait_used(f, &f->rx, QSIZE, 2000));
 }
 
 static void test_vnet_rx_without_mrg_drops_frame_too_big_for_one_buffer(void **state)
@@ -463,7 +495,7 @@ static double cpu_seconds(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-static void test_vnet_backend_hangup_does_not_spin_the_rx_thread(void **state)
+static void test_vnet_backend_hangup_does_not_spin_the_io_thread(void **state)
 {
 	struct fx *f = *state;
 	double before;
@@ -503,7 +535,7 @@ static void test_vnet_tap_offers_offloads_and_sets_them_from_guest_features(void
 	assert_int_equal(vnet_parse_opts("tap=x", &o), 0);
 	free(o.tap);
 	o.tap = strdup(name);
-	n = vnet_create(&o, &gm, &ops, false);
+	n = vnet_create(&o, &gm, &ops);
 	vnet_opts_free(&o);
 	if (!n) {
 		/* No CAP_NET_ADMIN (containers): nothing to test here. */
@@ -540,13 +572,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vnet_rx_accepts_later_mergeable_buffers_smaller_than_header, setup_mrg,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_vnet_rx_keeps_frame_until_guest_posts_buffers, setup_mrg, teardown),
+		cmocka_unit_test_setup_teardown(test_vnet_rx_burst_beyond_one_turn_is_delivered_whole, setup_mrg, teardown),
 		cmocka_unit_test_setup_teardown(test_vnet_rx_without_mrg_drops_frame_too_big_for_one_buffer, setup_plain,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_vnet_rx_read_only_buffer_is_refused_not_written, setup_mrg, teardown),
 		cmocka_unit_test_setup_teardown(test_vnet_config_has_mac_link_up_and_no_offloads_on_socket, setup_mrg,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_vnet_reset_then_renegotiate_delivers_again, setup_mrg, teardown),
-		cmocka_unit_test_setup_teardown(test_vnet_backend_hangup_does_not_spin_the_rx_thread, setup_mrg, teardown),
+		cmocka_unit_test_setup_teardown(test_vnet_backend_hangup_does_not_spin_the_io_thread, setup_mrg, teardown),
 		cmocka_unit_test(test_vnet_tap_offers_offloads_and_sets_them_from_guest_features),
 	};
 

@@ -410,6 +410,54 @@ static void test_virtio_pci_ioeventfd_follows_driver_ok_and_bar_moves(void **sta
 	assert_int_equal(f->h.ioevt_assigned, 0);
 }
 
+/* The first notify capability names I/O BAR 2 (Linux takes the first): a
+ * port write there kicks, once I/O decoding is on its ioeventfd is a port
+ * one, and it follows the BAR when the driver moves it. */
+static void test_virtio_pci_notify_through_the_io_bar(void **state)
+{
+	struct fx *f = *state;
+	uint32_t first = 0, port;
+	uint8_t b[2];
+
+	for (uint32_t c = drv_cfg_read(&f->d, PCI_CAPABILITY_LIST, 1); c; c = drv_cfg_read(&f->d, c + 1, 1)) {
+		if (drv_cfg_read(&f->d, c, 1) == 0x09 && drv_cfg_read(&f->d, c + 3, 1) == 2) {
+			first = c;
+			break;
+		}
+	}
+	assert_int_not_equal(first, 0);
+	assert_int_equal(drv_cfg_read(&f->d, first + 4, 1), 2);      /* BAR 2 */
+	assert_int_equal(drv_cfg_read(&f->d, first + 8, 4), 0);      /* offset */
+	assert_int_equal(drv_cfg_read(&f->d, first + 16, 4), 4);     /* multiplier */
+	port = drv_cfg_read(&f->d, PCI_BAR0 + 8, 4);
+	assert_int_equal(port & 3, 1);                               /* an I/O BAR */
+	port &= ~3u;
+	assert_true(port >= PCI_IO_WINDOW_BASE);
+	drv_cfg_write(&f->d, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_IO | PCI_COMMAND_MASTER);
+	bring_up(f);
+	assert_int_equal(f->h.ioevt_assigned, 2);
+	assert_int_equal(f->h.ioevt_addr[0], FAKE_PIO | port);
+	/* A kick that exits (no ioeventfd) is served as well. */
+	ring_desc(&f->r, 0, RING_DATA, 32, VRING_DESC_F_WRITE, 0);
+	ring_publish(&f->r, 0);
+	bus_data_put(b, 2, 0);
+	bus_dispatch(&f->d.pio, port, b, 2, true);
+	assert_int_equal(fake_irqs(&f->h, 25, 2000), 1);
+	assert_int_equal(ring_used_idx(&f->r), 1);
+	/* Misaligned or out of range: ignored. */
+	ring_set_used_event(&f->r, 1);
+	ring_publish(&f->r, 0);
+	bus_dispatch(&f->d.pio, port + 1, b, 1, true);
+	bus_dispatch(&f->d.pio, port + 4, b, 2, true);
+	assert_int_equal(fake_irqs(&f->h, 25, 100), 0);
+	drv_cfg_write(&f->d, PCI_BAR0 + 8, 4, port + 0x100);
+	assert_int_equal(f->h.ioevt_assigned, 2);
+	assert_true(f->h.ioevt_addr[0] == (FAKE_PIO | (port + 0x100)) ||
+		    f->h.ioevt_addr[1] == (FAKE_PIO | (port + 0x100)));
+	drv_wr(&f->d, f->d.common + DRV_STATUS, 1, 0);
+	assert_int_equal(f->h.ioevt_assigned, 0);
+}
+
 static void test_virtio_pci_iothread_serves_kicks_from_the_eventfd(void **state)
 {
 	struct fx *f = *state;
@@ -509,6 +557,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_virtio_pci_watch_fd_runs_callback_on_the_iothread, setup_iothread,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_virtio_pci_watch_fd_needs_an_iothread, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_virtio_pci_notify_through_the_io_bar, setup_iothread, teardown),
 		cmocka_unit_test_setup_teardown(test_virtio_pci_iothread_serves_kicks_from_the_eventfd, setup_iothread, teardown),
 		cmocka_unit_test_setup_teardown(test_virtio_pci_query_pci_lists_ids_and_bar, setup, teardown),
 	};
