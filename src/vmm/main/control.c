@@ -11,8 +11,8 @@
 #include "common/log.h"
 
 #include <json-c/json.h>
+#include <stdint.h>
 #include <stdio.h>
-#include <string.h>
 #include <string.h>
 
 /* QEMU version reported in the greeting: the QMP dialect vireo follows. */
@@ -188,6 +188,69 @@ static int cmd_query_blockstats(void *opaque, struct json_object *args, struct j
 	return *ret ? 0 : -1;
 }
 
+/* The virtio functions as QEMU names them: each device's backend under its
+ * (anonymous) peripheral path, in the order the machine created them. */
+static unsigned virtio_devices(struct vm *vm, struct virtio_pci **vps, char (*paths)[64], unsigned max)
+{
+	struct pci_device *devs[VM_MAX_PCI_DEVICES];
+	unsigned n = machine_pci_devices(vm, devs, VM_MAX_PCI_DEVICES), k = 0;
+
+	for (unsigned i = 0; i < n && k < max; i++) {
+		struct virtio_pci *vp = virtio_pci_from_device(devs[i]);
+
+		if (!vp)
+			continue;
+		vps[k] = vp;
+		snprintf(paths[k], sizeof(paths[k]), "/machine/peripheral-anon/device[%u]/virtio-backend", i);
+		k++;
+	}
+	return k;
+}
+
+static int cmd_x_query_virtio(void *opaque, struct json_object *args, struct json_object **ret)
+{
+	struct virtio_pci *vps[VM_MAX_PCI_DEVICES];
+	char paths[VM_MAX_PCI_DEVICES][64];
+	unsigned n;
+
+	if (qmp_args_check(args, no_args) < 0)
+		return -1;
+	n = virtio_devices(opaque, vps, paths, VM_MAX_PCI_DEVICES);
+	*ret = json_object_new_array();
+	for (unsigned i = 0; i < n; i++) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "path", json_object_new_string(paths[i]));
+		json_object_object_add(o, "name", json_object_new_string(virtio_pci_name(vps[i])));
+		json_object_array_add(*ret, o);
+	}
+	return 0;
+}
+
+static int cmd_x_query_virtio_queue_status(void *opaque, struct json_object *args, struct json_object **ret)
+{
+	static const char *const allowed[] = { "path", "queue", NULL };
+	struct virtio_pci *vps[VM_MAX_PCI_DEVICES];
+	char paths[VM_MAX_PCI_DEVICES][64];
+	unsigned long long queue;
+	const char *path;
+	unsigned n;
+
+	if (qmp_args_check(args, allowed) < 0 || qmp_arg_string(args, "path", 1, &path) < 0 ||
+	    qmp_arg_uint(args, "queue", 1, &queue) < 0)
+		return -1;
+	if (queue > UINT16_MAX)
+		return err_set(ERR_INVALID, "Parameter 'queue' expects uint16");
+	n = virtio_devices(opaque, vps, paths, VM_MAX_PCI_DEVICES);
+	for (unsigned i = 0; i < n; i++) {
+		if (strcmp(paths[i], path))
+			continue;
+		*ret = virtio_pci_query_queue(vps[i], (unsigned)queue);
+		return *ret ? 0 : -1;
+	}
+	return err_set(ERR_INVALID, "Path %s is not a VirtIODevice", path);
+}
+
 /* block_set_io_throttle: QEMU's arguments (device or id, the six averages,
  * optional bursts, burst lengths, iops_size and group); the new limits replace
  * the old ones at once. */
@@ -250,6 +313,8 @@ int control_init(struct vm *vm)
 		{ "query-block", cmd_query_block },
 		{ "query-blockstats", cmd_query_blockstats },
 		{ "block_set_io_throttle", cmd_block_set_io_throttle },
+		{ "x-query-virtio", cmd_x_query_virtio },
+		{ "x-query-virtio-queue-status", cmd_x_query_virtio_queue_status },
 	};
 	struct machine *m = vm->machine;
 

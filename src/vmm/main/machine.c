@@ -319,6 +319,11 @@ int machine_reset(struct vm *vm)
 	struct machine *m = vm->machine;
 
 	vm_pause_all(vm);
+	/* Devices first: their reset waits for requests in flight and stops
+	 * their threads from touching the rings, which must not happen in RAM
+	 * already zeroed (a tap frame arriving in between was seen to read a
+	 * zeroed avail ring; a completion would have written into it). */
+	machine_reset_devices(vm);
 	/* Zero RAM the cheap way: private anonymous pages read back as zero after
 	 * MADV_DONTNEED, and the host gets the memory back. */
 	for (unsigned i = 0; i < vm->mem.nregions; i++)
@@ -333,7 +338,6 @@ int machine_reset(struct vm *vm)
 	for (unsigned i = 0; i < vm->ncpus; i++)
 		if (vcpu_reset(&vm->vcpus[i]) < 0)
 			return -1;
-	machine_reset_devices(vm);
 	if (machine_load_boot(vm) < 0)
 		return -1;
 	/* As in QEMU, a guest paused by QMP stays paused across a reset. */

@@ -1,6 +1,8 @@
 # e2e check: disk I/O limits in a real guest. fio in L2 on a disk given iops_total=200 measures
 # within 10% of 200 IOPS; query-block shows the limit; a live block_set_io_throttle to 100 IOPS
-# is in force for the next fio run, which measures within 10% of 100.
+# is in force for the next fio run, which measures within 10% of 100. Between the runs,
+# x-query-virtio lists the disks and x-query-virtio-queue-status shows the data disk's ring
+# (QEMU's fields) with the requests it served.
 # e2e-timeout: 240
 . "$VIREO_TESTS/e2e/lib.sh"
 . "$VIREO_TESTS/e2e/vmm-lib.sh"
@@ -21,6 +23,18 @@ qmp "$sock" query-block | grep -q '"device":"data".*"iops":200' || e2e_fail "que
 qmp "$sock" block_set_io_throttle '{"id":"data","bps":0,"bps_rd":0,"bps_wr":0,"iops":100,"iops_rd":0,"iops_wr":0}' ||
 	e2e_fail "block_set_io_throttle failed"
 qmp "$sock" query-block | grep -q '"device":"data".*"iops":100' || e2e_fail "query-block does not show the new limit"
+qmp "$sock" x-query-virtio | grep -q '"path":"/machine/peripheral-anon/device\[1\]/virtio-backend","name":"virtio-blk"' ||
+	e2e_fail "x-query-virtio does not list the data disk: $(qmp "$sock" x-query-virtio)"
+qs=$(qmp "$sock" x-query-virtio-queue-status '{"path":"/machine/peripheral-anon/device[1]/virtio-backend","queue":0}')
+echo "data disk queue 0: $qs"
+field() { echo "$qs" | sed -n "s/.*\"$1\":\\([0-9]*\\).*/\\1/p"; }
+last=$(field last-avail-idx); used=$(field used-idx); inuse=$(field inuse)
+# One snapshot: what the device took minus what it returned is what it holds (the second fio may
+# have started).
+[ -n "$last" ] && [ -n "$inuse" ] && [ "$used" != 0 ] && [ $(((last - used) & 65535)) = "$inuse" ] &&
+	[ "$(field vring-num)" = "$(field vring-num-default)" ] || e2e_fail "x-query-virtio-queue-status: $qs"
+qmp "$sock" x-query-virtio-queue-status '{"path":"/machine/peripheral-anon/device[1]/virtio-backend","queue":1}' 2>&1 |
+	grep -q 'Invalid virtqueue number 1' || e2e_fail "queue 1 of a one-queue disk was not refused"
 wait "$vmm"; rc=$?
 cat "$d/console"
 [ "$rc" -eq 0 ] || e2e_fail "vireo-vmm exited $rc"

@@ -1093,3 +1093,53 @@ struct json_object *virtio_pci_query_pci(struct pci_bus *bus, struct pci_device 
 	json_object_array_add(list, b0);
 	return list;
 }
+
+/* ---- QMP x-query-virtio-queue-status ---- */
+
+struct virtio_pci *virtio_pci_from_device(struct pci_device *dev)
+{
+	/* Only our functions carry our bar_update hook. */
+	return dev && dev->bar_update == bar_update ? dev->opaque : NULL;
+}
+
+const char *virtio_pci_name(struct virtio_pci *vp)
+{
+	return vp->name;
+}
+
+static void jset_int(struct json_object *o, const char *key, int64_t v)
+{
+	json_object_object_add(o, key, json_object_new_int64(v));
+}
+
+struct json_object *virtio_pci_query_queue(struct virtio_pci *vp, unsigned q)
+{
+	struct json_object *o;
+	struct vq *vq;
+
+	if (q >= vp->nvqs) {
+		err_set(ERR_INVALID, "Invalid virtqueue number %u", q);
+		return NULL;
+	}
+	vq = &vp->vqs[q];
+	o = json_object_new_object();
+	pthread_mutex_lock(&vq->lock);
+	json_object_object_add(o, "name", json_object_new_string(vp->name));
+	jset_int(o, "queue-index", q);
+	/* Chains taken and not yet returned: requests in flight in the device. */
+	jset_int(o, "inuse", vq->started ? (uint16_t)(vq->last_avail_idx - vq->used_idx) : 0);
+	jset_int(o, "vring-num", vq->size);
+	jset_int(o, "vring-num-default", vq->max_size);
+	jset_int(o, "vring-align", 4096);
+	jset_int(o, "vring-desc", (int64_t)vq->desc_gpa);
+	jset_int(o, "vring-avail", (int64_t)vq->avail_gpa);
+	jset_int(o, "vring-used", (int64_t)vq->used_gpa);
+	jset_int(o, "last-avail-idx", vq->last_avail_idx);
+	/* The driver's avail index as it is now (the ring is read, not cached). */
+	jset_int(o, "shadow-avail-idx", (uint16_t)(vq->last_avail_idx + vq_pending(vq)));
+	jset_int(o, "used-idx", vq->used_idx);
+	jset_int(o, "signalled-used", vq->signalled_used);
+	json_object_object_add(o, "signalled-used-valid", json_object_new_boolean(vq->signalled_used_valid));
+	pthread_mutex_unlock(&vq->lock);
+	return o;
+}

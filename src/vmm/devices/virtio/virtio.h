@@ -139,5 +139,12 @@ uint8_t virtio_pci_status(struct virtio_pci *vp);
  * sizes of the devices in devs[] (others list BAR addresses without sizes). */
 struct json_object *virtio_pci_query_pci(struct pci_bus *bus, struct pci_device *const *devs,
 					 unsigned ndevs);
+/* The transport behind a PCI function, or NULL if it is not a virtio one. */
+struct virtio_pci *virtio_pci_from_device(struct pci_device *dev);
+const char *virtio_pci_name(struct virtio_pci *vp);
+/* QMP x-query-virtio-queue-status for queue `q` (QEMU 7.2's fields: indices,
+ * ring addresses, chains in use, the last interrupt); NULL with the error set
+ * for a queue the device does not have. */
+struct json_object *virtio_pci_query_queue(struct virtio_pci *vp, unsigned q);
 
 #endif

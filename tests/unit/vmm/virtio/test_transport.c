@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -533,6 +534,37 @@ static void test_virtio_pci_query_pci_lists_ids_and_bar(void **state)
 	json_object_put(j);
 }
 
+/* x-query-virtio-queue-status: the ring as the device sees it, with QEMU's
+ * field names; a queue the device lacks is refused with QEMU's message. */
+static void test_virtio_pci_queue_status_reports_ring_state(void **state)
+{
+	struct fx *f = *state;
+	struct virtio_pci *vp = vrng_transport(f->rng);
+	struct json_object *j;
+	const char *s;
+	char want[128];
+
+	assert_ptr_equal(virtio_pci_from_device(virtio_pci_device(vp)), vp);
+	assert_null(virtio_pci_from_device(&(struct pci_device){ 0 }));
+	bring_up(f);
+	ring_desc(&f->r, 0, RING_DATA, 32, VRING_DESC_F_WRITE, 0);
+	ring_publish(&f->r, 0);
+	drv_kick(&f->d, 0);
+	assert_int_equal(ring_used_idx(&f->r), 1);
+	ring_publish(&f->r, 0);      /* made available, not kicked: the device has not taken it */
+	j = virtio_pci_query_queue(vp, 0);
+	assert_non_null(j);
+	s = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN);
+	assert_non_null(strstr(s, "\"name\":\"virtio-rng\",\"queue-index\":0,\"inuse\":0,\"vring-num\":16,"));
+	snprintf(want, sizeof(want), "\"vring-desc\":%llu,", (unsigned long long)RING_DESC);
+	assert_non_null(strstr(s, want));
+	assert_non_null(strstr(s, "\"last-avail-idx\":1,\"shadow-avail-idx\":2,\"used-idx\":1,"
+				  "\"signalled-used\":1,\"signalled-used-valid\":true"));
+	json_object_put(j);
+	assert_null(virtio_pci_query_queue(vp, 1));
+	assert_string_equal(err_message(), "Invalid virtqueue number 1");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -558,6 +590,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_virtio_pci_watch_fd_needs_an_iothread, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_virtio_pci_notify_through_the_io_bar, setup_iothread, teardown),
+		cmocka_unit_test_setup_teardown(test_virtio_pci_queue_status_reports_ring_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_virtio_pci_iothread_serves_kicks_from_the_eventfd, setup_iothread, teardown),
 		cmocka_unit_test_setup_teardown(test_virtio_pci_query_pci_lists_ids_and_bar, setup, teardown),
 	};
