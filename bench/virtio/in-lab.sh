@@ -15,7 +15,8 @@ aio=${BENCH_VIRTIO_AIO:-io_uring}       # both VMMs get the same aio= and cache=
 cache=${BENCH_VIRTIO_CACHE:-writeback}
 only=${BENCH_VIRTIO_ONLY:-}             # "vireo" or "qemu": one VMM only (profiling)
 # BENCH_VIRTIO_TRACE=1: KVM's exit tracepoints around each job (the other VMM is frozen, so they are
-# this guest's): exits by reason, the time L1's KVM spent on each kind, and the guest's own time.
+# this guest's): exits by reason, the time L1's KVM spent on each kind, and the guest's own time;
+# and the CPU each kind of the VMM's threads took.
 trace=${BENCH_VIRTIO_TRACE:-}
 d=$(mktemp -d /tmp/bv.XXXXXX)
 br=vbrbench
@@ -163,12 +164,25 @@ if [ -n "$trace" ]; then
 	[ -d "$T/events/kvm" ] || { echo "bench virtio: no KVM tracepoints in $T"; trace=; }
 	[ -n "$trace" ] && echo 16384 > "$T/buffer_size_kb"
 fi
-trace_begin() { [ -n "$trace" ] || return 0; echo > "$T/trace"; trace_set 1; }
+# thread_ticks PID: "name ticks" for each thread of the VMM (io_uring workers included).
+thread_ticks() { local t; for t in /proc/"$1"/task/*; do echo "$(cat "$t/comm") $(awk '{ print $14 + $15 }' "$t/stat")"; done 2> /dev/null; }
+trace_begin() {
+	[ -n "$trace" ] || return 0
+	thread_ticks "${pid[$1]}" > "$d/threads0"
+	trace_t0=$(ms_now)
+	echo > "$T/trace"; trace_set 1
+}
 # trace_end VMM JOB: one line with exits by reason (count and mean microseconds in L1's KVM), the
 # guest's own time and the port/MMIO writes that exited most.
 trace_end() {
 	[ -n "$trace" ] || return 0
 	trace_set 0
+	# CPU of each kind of thread over the job, in % of one CPU (threads named alike summed).
+	thread_ticks "${pid[$1]}" | awk -v hz="$hz" -v ms=$(($(ms_now) - trace_t0)) -v tag="$1 $2" '
+		function key(  t) { t = $NF; $NF = ""; sub(/ +$/, ""); sub(/-[0-9]+$/, ""); gsub(/ /, "_"); return t }
+		NR == FNR { t = key(); b[$0] += t; next }
+		{ t = key(); a[$0] += t }
+		END { line = "threads " tag ":"; for (k in a) if (a[k] - b[k] > 0) line = line sprintf(" %s %.0f%%", k, (a[k] - b[k]) * 100000 / hz / ms); print line }' "$d/threads0" -
 	awk -v tag="$1 $2" '
 	function ts(line, t, a, n) { t = line; sub(/: kvm_[a-z_]*:.*/, "", t); n = split(t, a, " "); return a[n] + 0 }
 	/ kvm_exit: / { for (i = 1; i <= NF; i++) if ($i == "reason") r = $(i + 1); x = ts($0); if (ent) { g += x - ent } inx = 1; next }
@@ -194,7 +208,7 @@ for i in $(seq 1 "$rounds"); do
 			done
 			fd=fd_$vmm
 			from=$(($(wc -l < "$d/$vmm.log") + 1))
-			trace_begin
+			trace_begin "$vmm"
 			job_code "$n" >&"${!fd}"
 			if ! job_wait "$d/$vmm.log" "$from" "$n" $((rt + nett + 120)); then
 				echo "bench virtio: $vmm: job $n did not finish"; tail -5 "$d/$vmm.log"

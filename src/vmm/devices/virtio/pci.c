@@ -883,6 +883,7 @@ static int build_config_space(struct virtio_pci *vp)
 static int start_iothread(struct virtio_pci *vp)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
+	char tname[16];
 	int r;
 
 	vp->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -901,7 +902,8 @@ static int start_iothread(struct virtio_pci *vp)
 	r = pthread_create(&vp->thread, NULL, iothread_main, vp);
 	if (r)
 		return err_set_errno(ERR_INTERNAL, r, "%s: cannot start the I/O thread", vp->name);
-	pthread_setname_np(vp->thread, "virtio-io");
+	snprintf(tname, sizeof(tname), "io-%.12s", vp->name);   /* io-virtio-net in top -H */
+	pthread_setname_np(vp->thread, tname);
 	vp->iothread = true;
 	return 0;
 }
