@@ -127,12 +127,12 @@ job_wait() {
 
 vmms="vireo qemu"
 [ -n "$only" ] && vmms=$only
+# One guest boots at a time: two L2 guests booting at once in the nested lab corrupt memory (an L2
+# hanging early in boot, or an L1 panic), whichever VMM runs them.
 for vmm in $vmms; do
 	mkfifo "$d/$vmm.in"
 	"start_$vmm"
 	eval "exec {fd_$vmm}<>\"\$d/\$vmm.in\""   # held open: the VMM never sees end of input
-done
-for vmm in $vmms; do
 	wait_for_line "$d/$vmm.log" '^GUEST_READY' 600 ||
 		{ echo "bench virtio: the $vmm guest did not come up:"; tail -20 "$d/$vmm.log"; exit 1; }
 done
@@ -172,8 +172,9 @@ trace_begin() {
 	trace_t0=$(ms_now)
 	echo > "$T/trace"; trace_set 1
 }
-# trace_end VMM JOB: one line with exits by reason (count and mean microseconds in L1's KVM), the
-# guest's own time and the port/MMIO writes that exited most.
+# trace_end VMM JOB: a "threads" line (CPU of each kind of the VMM's threads) and a "trace" line
+# (exits by reason with their count and mean microseconds in L1's KVM, the guest's own time, and
+# the port/MMIO writes that exited most).
 trace_end() {
 	[ -n "$trace" ] || return 0
 	trace_set 0

@@ -33,17 +33,23 @@ ping -c 5 -i 0.2 -W 2 $2 | grep -E 'packets|round-trip' | sed 's/^/NET_PING /'"
 	fi
 }
 
+# vireo-vmm creates its tap when it starts; put it on the bridge as soon as it exists.
+bridge_tap() {
+	for _ in $(seq 100); do ip link show "$1" > /dev/null 2>&1 && break; sleep 0.1; done
+	ip link set "$1" master "$br" up || echo "cannot bridge $1"
+}
+# Guest B starts once guest A is up: two L2 guests booting at the same moment in the nested lab
+# corrupt memory (an L2 that hangs or runs garbage early in boot, or an L1 panic, "corrupted stack
+# end detected inside scheduler"; two QEMU guests started at once did the same).
 vireo_boot_l2 --timeout 200 --cmd "$(guest 10.0.122.1 10.0.122.2 server)" -- "${disk[@]}" \
 	--net tap=vtap1221,mac=52:54:00:12:20:01 > "$dir/a.log" 2>&1 &
 a=$!
+bridge_tap vtap1221
+wait_for_line "$dir/a.log" '^L2_BOOT_OK' 120 > /dev/null
 vireo_boot_l2 --timeout 200 --cmd "$(guest 10.0.122.2 10.0.122.1 client)" -- "${disk[@]}" \
 	--net tap=vtap1222,mac=52:54:00:12:20:02 > "$dir/b.log" 2>&1 &
 b=$!
-# vireo-vmm creates each tap when it starts; put them on the bridge as soon as they exist.
-for t in vtap1221 vtap1222; do
-	for _ in $(seq 100); do ip link show "$t" > /dev/null 2>&1 && break; sleep 0.1; done
-	ip link set "$t" master "$br" up || echo "cannot bridge $t"
-done
+bridge_tap vtap1222
 wait $a; ra=$?
 wait $b; rb=$?
 echo "--- guest A"; cat "$dir/a.log"

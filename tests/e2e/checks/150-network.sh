@@ -107,10 +107,12 @@ domain a "$(pinger a 192.168.122.11)" "$(nic network default 52:54:00:15:00:01)"
 domain b "$(pinger b 192.168.122.10)" "$(nic network default 52:54:00:15:00:02)"
 domain c "$(iso_guest)" "$(nic network iso 52:54:00:15:00:03)$(nic bridge hostbr150 52:54:00:15:00:04)"
 t0=$(ms_now)
+# One guest boots at a time (see 122: L2 guests booting at once in the nested lab corrupt memory).
 for g in a b c; do
 	"$vireo" start "$g" >/dev/null || die "start of $g failed: $(tail -3 "$root/var/log/vireo/$g.log")"
 	"$vireo" console --read-only "$g" < <(sleep 600) > "$root/$g.console" 2>&1 &
 	cpids+=($!)
+	wait_for_line "$root/$g.console" '^L2_BOOT_OK' 120 > /dev/null
 done
 ip -o link show master "$br" | grep -c vnet | grep -q 2 || die "the taps of a and b are not on $br"
 wait_for_line "$root/a.console" '^NET_ADDR' 150 && wait_for_line "$root/b.console" '^NET_ADDR' 60 ||
