@@ -688,7 +688,6 @@ static void pci_reset(struct pci_device *dev)
 static void notify_access(struct virtio_pci *vp, uint64_t off, uint8_t *data, uint32_t len, bool is_write)
 {
 	unsigned q = (unsigned)(off / VP_NOTIFY_MULT);
-	uint64_t one = 1;
 
 	if (!is_write) {
 		memset(data, 0, len);
@@ -696,12 +695,10 @@ static void notify_access(struct virtio_pci *vp, uint64_t off, uint8_t *data, ui
 	}
 	if (q >= vp->nvqs || off % VP_NOTIFY_MULT)
 		return;
-	if (vp->iothread) {
-		if (write(vp->vqs[q].kick_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-			log_warn("%s: kick queue %u: %s", vp->name, q, strerror(errno));
-	} else {
+	if (vp->iothread)
+		virtio_pci_queue_resched(vp, &vp->vqs[q]);
+	else
 		kick(vp, q);
-	}
 }
 
 static void pio_bar_access(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_write)

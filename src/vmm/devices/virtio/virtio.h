@@ -88,8 +88,9 @@ struct virtio_device_ops {
  * suppressed it (EVENT_IDX / NO_INTERRUPT); true if raised. Any thread,
  * holding vq->lock. */
 bool virtio_pci_queue_signal(struct virtio_pci *vp, struct vq *vq);
-/* Serve `vq` again on the I/O thread's next turn, after the other sources
- * it has ready: for a model that stopped at its budget with buffers left. */
+/* Hand a kick of `vq` to the I/O thread, served on its next turn after the
+ * other sources it has ready: for a model that stopped at its budget with
+ * buffers left (and the transport's kicks that exit to the VMM). */
 void virtio_pci_queue_resched(struct virtio_pci *vp, struct vq *vq);
 /* The device config changed (capacity...): bump config_generation, raise the
  * config vector. */
