@@ -160,7 +160,7 @@ T=/sys/kernel/debug/tracing
 trace_events="kvm_exit kvm_entry kvm_pio kvm_mmio"
 trace_set() { local e; for e in $trace_events; do echo "$1" > "$T/events/kvm/$e/enable"; done; echo "$1" > "$T/tracing_on"; }
 if [ -n "$trace" ]; then
-	mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
+	grep -q " /sys/kernel/debug debugfs " /proc/mounts || mount -t debugfs none /sys/kernel/debug
 	[ -d "$T/events/kvm" ] || { echo "bench virtio: no KVM tracepoints in $T"; trace=; }
 	[ -n "$trace" ] && echo 16384 > "$T/buffer_size_kb"
 fi

@@ -230,6 +230,11 @@ static int walk_chain(struct vq *vq, struct vq_elem *e, uint16_t head)
 
 int vq_pop(struct vq *vq, struct vq_elem *e)
 {
+	return vq_pop_flags(vq, e, 0);
+}
+
+int vq_pop_flags(struct vq *vq, struct vq_elem *e, unsigned flags)
+{
 	uint16_t avail, head, n;
 
 	if (!vq->started)
@@ -244,7 +249,7 @@ int vq_pop(struct vq *vq, struct vq_elem *e)
 			       vq->index, avail, n, vq->last_avail_idx, vq->size);
 	}
 	if (n == 0) {
-		if (vq->event_idx) {
+		if (vq->event_idx && !(flags & VQ_POP_NO_KICK)) {
 			/* Ask for a kick at the next buffer, then look again: the
 			 * driver may have added one before seeing avail_event. */
 			st16(avail_event_ptr(vq), vq->last_avail_idx);

@@ -80,6 +80,11 @@ int vq_start(struct vq *vq, const struct guest_mem *gm, uint64_t features);
  * must go to NEEDS_RESET). With EVENT_IDX it publishes avail_event. Caller
  * holds vq->lock. */
 int vq_pop(struct vq *vq, struct vq_elem *elem);
+/* vq_pop with flags. VQ_POP_NO_KICK: on an empty ring, leave avail_event
+ * where it is, so the driver adds buffers without kicking; for a device
+ * that will look at the ring again by itself (requests still in flight). */
+#define VQ_POP_NO_KICK 1u
+int vq_pop_flags(struct vq *vq, struct vq_elem *elem, unsigned flags);
 /* Return chain `head` with `len` bytes written by the device. Caller holds vq->lock. */
 int vq_push(struct vq *vq, uint16_t head, uint32_t len);
 /* Whether the driver wants an interrupt for what was pushed since the last

@@ -182,6 +182,34 @@ static bool driver_kicks(const struct ring *r, uint16_t old, uint16_t new)
 	return (uint16_t)(new - event - 1) < (uint16_t)(new - old);
 }
 
+/* A device with requests in flight looks at the ring again by itself: an
+ * empty ring then leaves avail_event behind, so the driver does not kick. */
+static void test_vq_pop_no_kick_leaves_avail_event_behind(void **state)
+{
+	struct fx *f = *state;
+
+	ring_desc(&f->r, 0, RING_DATA, 8, VRING_DESC_F_WRITE, 0);
+	assert_int_equal(vq_pop(&f->vq, &f->e), 0);
+	assert_int_equal(ring_avail_event(&f->r), 0);
+	ring_publish(&f->r, 0);
+	assert_true(driver_kicks(&f->r, 0, 1));
+	assert_int_equal(vq_pop_flags(&f->vq, &f->e, VQ_POP_NO_KICK), 1);
+	assert_int_equal(vq_pop_flags(&f->vq, &f->e, VQ_POP_NO_KICK), 0);
+	assert_int_equal(ring_avail_event(&f->r), 0);
+	/* The driver adds two without kicking; the device still finds them. */
+	ring_publish(&f->r, 0);
+	assert_false(driver_kicks(&f->r, 1, 2));
+	ring_publish(&f->r, 0);
+	assert_false(driver_kicks(&f->r, 2, 3));
+	assert_int_equal(vq_pop_flags(&f->vq, &f->e, VQ_POP_NO_KICK), 1);
+	assert_int_equal(vq_pop_flags(&f->vq, &f->e, VQ_POP_NO_KICK), 1);
+	/* Idle again: a plain pop asks for the next kick. */
+	assert_int_equal(vq_pop(&f->vq, &f->e), 0);
+	assert_int_equal(ring_avail_event(&f->r), 3);
+	ring_publish(&f->r, 0);
+	assert_true(driver_kicks(&f->r, 3, 4));
+}
+
 static void test_vq_event_idx_no_kicks_while_draining_one_when_empty(void **state)
 {
 	struct fx *f = *state;
@@ -488,6 +516,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vq_push_publishes_used_entry_and_index, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vq_ring_wraps_past_size_and_index_overflow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vq_event_idx_publishes_avail_event_and_suppresses_interrupts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vq_pop_no_kick_leaves_avail_event_behind, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vq_event_idx_no_kicks_while_draining_one_when_empty, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vq_no_interrupt_flag_suppresses_signal_without_event_idx, setup_plain, teardown),
 		cmocka_unit_test_setup_teardown(test_vq_refuses_descriptor_loop, setup, teardown),
