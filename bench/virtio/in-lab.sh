@@ -30,8 +30,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-median() { sort -n | awk '{ a[NR] = $1 } END { if (NR == 0) print -1; else print a[int((NR + 1) / 2)] }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b <= 0 || a < 0) print "n/a"; else printf "%.2f", a / b }'; }
 
 # The data disk: real data in every block (reading a hole costs less than reading data).
 dd if=/dev/zero of="$d/data.img" bs=1M count=192 2> /dev/null || { echo "bench virtio: cannot make the data file"; exit 1; }
@@ -230,11 +228,4 @@ wait_for_line "$d/qemu.log" '^L2_DONE' 60 > /dev/null 2>&1
 grep -hiE 'needs reset|error|triple fault' "$d/vireo.log" "$d/qemu.log" | head -5
 
 echo "virtio: fio (libaio, direct=1, iodepth 32, ${rt} s) on /dev/vdb and iperf3 (${nett} s) with L1, alternating job by job, median of $rounds; aio=$aio cache=$cache"
-for n in $names; do
-	v=$(awk -v n="$n" '$1 == "vireo" && $2 == n { print $3 }' "$d/fig" | median)
-	q=$(awk -v n="$n" '$1 == "qemu" && $2 == n { print $3 }' "$d/fig" | median)
-	# Also the median of the ratios of each round's pair (the two ran a moment apart).
-	pr=$(awk -v n="$n" '$2 == n { if ($1 == "vireo") v[++a] = $3; else q[++b] = $3 }
-		END { for (i = 1; i <= a && i <= b; i++) if (q[i] > 0 && v[i] >= 0) printf "%.3f\n", v[i] / q[i] }' "$d/fig" | median)
-	echo "BENCH virtio_$n vireo=$v qemu=$q ratio=$(ratio "$v" "$q") paired_ratio=$pr (target >= 1.0)"
-done
+"$(dirname "$0")/summarize" $names < "$d/fig"
