@@ -90,15 +90,9 @@ static void check_bad(const char *path, bool pool)
 {
 	autofree char *xml = corpus_load(path);
 	char expect[512];
-	const char *start = strstr(xml, "<!-- expect: "), *end;
 	void *def;
 
-	if (!start || !(end = strstr(start, " -->")))
-		fail_msg("%s: first line must be <!-- expect: ... -->", path);
-	start += strlen("<!-- expect: ");
-	assert_true((size_t)(end - start) < sizeof(expect));
-	memcpy(expect, start, (size_t)(end - start));
-	expect[end - start] = '\0';
+	corpus_expected_error(path, xml, expect, sizeof(expect));
 	def = pool ? (void *)pool_def_parse(xml, strlen(xml), POOL_PARSE_VALIDATE)
 		   : (void *)vol_def_parse(xml, strlen(xml), POOL_PARSE_VALIDATE);
 	if (def)

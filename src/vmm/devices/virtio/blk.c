@@ -45,6 +45,11 @@ struct vblk {
 	pthread_cond_t work, idle;
 	struct vblk_req *head, *tail;
 	unsigned queued, inflight;  /* queued: waiting; inflight: popped, not yet pushed */
+	/* Requests in flight whose completion looks at the queue again (vblk_take):
+	 * those on io_uring, and those in the pool when an I/O thread takes the
+	 * pool's calls back (virtio_pci_queue_resched). Under `lock`. */
+	unsigned looking;
+	bool iothread;
 	bool stop;
 	pthread_t *threads;
 	unsigned nthreads;
@@ -65,7 +70,6 @@ struct vblk {
 	int ufd;
 	bool udirect;
 	unsigned unsubmitted;        /* SQEs prepared, not yet submitted (under `lock`) */
-	unsigned ubusy;              /* requests on the ring, not yet reaped (under `lock`) */
 	pthread_mutex_t cq_lock;     /* one consumer of completions at a time */
 	pthread_t reaper;            /* without an I/O thread */
 	bool reaper_started;
@@ -469,6 +473,17 @@ static void req_put(struct vblk *b, struct vblk_req *r)
 		req_free(r);
 }
 
+/* b->looking: changed under b->lock, read without it. */
+static void looking_add(struct vblk *b, int d)
+{
+	__atomic_store_n(&b->looking, b->looking + (unsigned)d, __ATOMIC_RELEASE);
+}
+
+static bool looking(struct vblk *b)
+{
+	return __atomic_load_n(&b->looking, __ATOMIC_ACQUIRE) > 0;
+}
+
 /* Push a finished request; raise the interrupt only if no request is still
  * queued. Deciding under vq->lock, after the push, means the pusher of the
  * last queued request always sees an empty queue, so no completion is left
@@ -494,6 +509,7 @@ static void *worker_main(void *arg)
 	pthread_mutex_lock(&b->lock);
 	for (;;) {
 		struct vblk_req *r;
+		struct vq *vq;
 
 		while (!b->head && !b->stop)
 			pthread_cond_wait(&b->work, &b->lock);
@@ -507,10 +523,17 @@ static void *worker_main(void *arg)
 		pthread_mutex_unlock(&b->lock);
 
 		vblk_execute(b, r);
-		complete(b, r->vq, r, NULL);
+		vq = r->vq;
+		complete(b, vq, r, NULL);
 		pthread_mutex_lock(&b->lock);
+		if (b->iothread)
+			looking_add(b, -1);
 		if (--b->inflight == 0)
 			pthread_cond_broadcast(&b->idle);
+		/* The driver may have added requests without kicking: have the
+		 * I/O thread take them, and ask for kicks once nothing is left. */
+		if (b->iothread && (b->looking == 0 || vq_pending(vq)))
+			virtio_pci_queue_resched(b->vp, vq);
 	}
 	pthread_mutex_unlock(&b->lock);
 	return NULL;
@@ -519,6 +542,8 @@ static void *worker_main(void *arg)
 /* Hand a request to the pool; b->lock held. */
 static void pool_enqueue_locked(struct vblk *b, struct vblk_req *r)
 {
+	if (b->iothread)
+		looking_add(b, 1);
 	r->next = NULL;
 	if (b->tail)
 		b->tail->next = r;
@@ -555,7 +580,7 @@ static bool uring_reap(struct vblk *b)
 			/* O_DIRECT refused this buffer's alignment: the block
 			 * layer's path copes with any alignment. */
 			pthread_mutex_lock(&b->lock);
-			__atomic_store_n(&b->ubusy, b->ubusy - 1, __ATOMIC_RELEASE);
+			looking_add(b, -1);
 			pool_enqueue_locked(b, r);
 			pthread_mutex_unlock(&b->lock);
 			continue;
@@ -573,7 +598,7 @@ static bool uring_reap(struct vblk *b)
 		last = io_uring_cq_ready(&b->ring) == 0;
 		complete(b, r->vq, r, &last);
 		pthread_mutex_lock(&b->lock);
-		__atomic_store_n(&b->ubusy, b->ubusy - 1, __ATOMIC_RELEASE);
+		looking_add(b, -1);
 		if (--b->inflight == 0)
 			pthread_cond_broadcast(&b->idle);
 		pthread_mutex_unlock(&b->lock);
@@ -651,7 +676,7 @@ static bool uring_queue_locked(struct vblk *b, struct vblk_req *r)
 	io_uring_sqe_set_data(sqe, r);
 	r->start_ns = clock_ns();
 	b->unsubmitted++;
-	__atomic_store_n(&b->ubusy, b->ubusy + 1, __ATOMIC_RELEASE);
+	looking_add(b, 1);
 	return true;
 }
 
@@ -741,22 +766,11 @@ static void uring_teardown(struct vblk *b)
 }
 #endif
 
-/* Whether requests are on the ring: each completion will look at the queue
- * again (vblk_poll), so the driver need not kick meanwhile. */
-static bool uring_busy(struct vblk *b)
-{
-#ifdef VBLK_HAVE_URING
-	return __atomic_load_n(&b->ubusy, __ATOMIC_ACQUIRE) > 0;
-#else
-	(void)b;
-	return false;
-#endif
-}
-
 /* Take every available chain, parse it, start it (io_uring or the pool).
- * On an empty ring it asks the driver for a kick only when no request is on
- * the ring: while some are, the next completion looks again. At QD32 that
- * spares the guest nearly every kick, each an exit. */
+ * On an empty ring it asks the driver for a kick only when no request is in
+ * flight that will look again once complete: while one is, the driver adds
+ * requests without kicking. At QD32 that spares the guest most kicks, each
+ * an exit. */
 static void vblk_take(struct vblk *b, struct vq *vq)
 {
 	for (;;) {
@@ -768,10 +782,10 @@ static void vblk_take(struct vblk *b, struct vq *vq)
 			break;
 		}
 		pthread_mutex_lock(&vq->lock);
-		ret = vq_pop_flags(vq, &r->elem, uring_busy(b) ? VQ_POP_NO_KICK : 0);
+		ret = vq_pop_flags(vq, &r->elem, looking(b) ? VQ_POP_NO_KICK : 0);
 		/* The last request may have completed between the test and the
 		 * pop: then nothing would look again, so ask for the kick. */
-		if (ret == 0 && !uring_busy(b))
+		if (ret == 0 && !looking(b))
 			ret = vq_pop(vq, &r->elem);
 		pthread_mutex_unlock(&vq->lock);
 		if (ret == 1 && vblk_parse_request(r) < 0)
@@ -973,6 +987,7 @@ struct vblk *vblk_create(const struct vblk_opts *o, const struct guest_mem *gm,
 	pthread_cond_init(&b->idle, NULL);
 	b->readonly = o->readonly;
 	b->cache = o->cache;
+	b->iothread = iothread;
 	b->id = strdup(o->id ? o->id : "virtio-blk");
 	b->path = strdup(o->path ? o->path : "");
 	b->format = o->format ? strdup(o->format) : NULL;

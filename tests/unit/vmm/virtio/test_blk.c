@@ -289,6 +289,12 @@ static int setup_uring_iothread_event_idx(void **state)
 			     VBLK_AIO_IO_URING, true);
 }
 
+static int setup_pool_iothread_event_idx(void **state)
+{
+	return fx_setup_full(state, false, 2, BLK_FEATS | VIRTIO_BIT(VIRTIO_F_EVENT_IDX),
+			     VBLK_AIO_THREADS, true);
+}
+
 static int setup_uring_ro(void **state)
 {
 	return fx_setup_aio(state, true, 2, VIRTIO_BIT(VIRTIO_BLK_F_RO), VBLK_AIO_IO_URING);
@@ -630,27 +636,30 @@ static void test_vblk_io_uring_reset_with_requests_in_flight(void **state)
 }
 
 /* A driver that kicks only as EVENT_IDX says (section 2.7.10), as Linux
- * does, streaming writes with up to 32 outstanding. While writes are on
- * the ring the device leaves avail_event behind and looks at the ring after
- * each completion: no request may be left waiting for a kick that never
- * comes, and the kicks stay fewer than the requests. */
-static void test_vblk_io_uring_event_idx_driver_never_stranded(void **state)
+ * does, streaming writes with up to 32 outstanding, now and then idle.
+ * While writes are in flight the device leaves avail_event behind and looks
+ * at the ring after completions: no request may be left waiting for a kick
+ * that never comes, and the kicks stay fewer than the requests. */
+static void stream_event_idx_writes(struct fx *f, const char *what)
 {
-	struct fx *f = *state;
 	const unsigned total = 3000, depth = 32;
 	unsigned kicks = 0;
 	struct vblk_stats st;
 
-	if (!vblk_io_uring_active(f->b))
-		skip();
 	for (unsigned i = 0; i < total; i++) {
 		unsigned slot = i % depth;
 		uint16_t old = f->r.avail_idx, event;
 
-		/* Reuse a slot only once its request is back. */
-		for (int t = 0; t < 100000 && (uint16_t)(i - ring_used_idx(&f->r)) >= depth; t++)
+		/* Reuse a slot only once its request is back. Every 100th
+		 * waits for all and pauses: the device idles in between, and
+		 * must have asked for the kick that the next one gives. */
+		unsigned room = i % 100 ? depth : 1;
+
+		for (int t = 0; t < 100000 && (uint16_t)(i - ring_used_idx(&f->r)) >= room; t++)
 			usleep(50);   /* the driver leaves used_event behind: few interrupts */
-		assert_true((uint16_t)(i - ring_used_idx(&f->r)) < depth);
+		assert_true((uint16_t)(i - ring_used_idx(&f->r)) < room);
+		if (room == 1)
+			usleep(2000);
 		memset(f->r.ram + DATA(slot), (int)i, 4096);
 		submit(f, slot, VIRTIO_BLK_T_OUT, 8 * (uint64_t)(i % 500), 4096, false);
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -663,9 +672,24 @@ static void test_vblk_io_uring_event_idx_driver_never_stranded(void **state)
 	wait_used(f, (uint16_t)total);
 	vblk_get_stats(f->b, &st);
 	assert_int_equal(st.wr_ops, total);
-	print_message("io_uring, EVENT_IDX: %u writes, %u kicks, %llu interrupts\n", total, kicks,
+	print_message("%s, EVENT_IDX: %u writes, %u kicks, %llu interrupts\n", what, total, kicks,
 		      (unsigned long long)st.interrupts);
 	assert_true(kicks < total);
+}
+
+static void test_vblk_io_uring_event_idx_driver_never_stranded(void **state)
+{
+	struct fx *f = *state;
+
+	if (!vblk_io_uring_active(f->b))
+		skip();
+	stream_event_idx_writes(f, "io_uring");
+}
+
+/* The same with the pool, whose completions the I/O thread takes back. */
+static void test_vblk_pool_event_idx_driver_never_stranded(void **state)
+{
+	stream_event_idx_writes(*state, "pool");
 }
 
 static void test_vblk_io_uring_refuses_bad_requests_like_the_pool(void **state)
@@ -735,6 +759,8 @@ int main(void)
 						setup_uring_event_idx, teardown),
 		cmocka_unit_test_setup_teardown(test_vblk_io_uring_event_idx_driver_never_stranded,
 						setup_uring_iothread_event_idx, teardown),
+		cmocka_unit_test_setup_teardown(test_vblk_pool_event_idx_driver_never_stranded,
+						setup_pool_iothread_event_idx, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
