@@ -16,8 +16,7 @@ cache=${BENCH_VIRTIO_CACHE:-writeback}
 # BENCH_L2_APPEND: more kernel arguments for both guests; noxsave unless set. In the lab, QEMU's
 # -cpu host gives its guest an inconsistent CPUID leaf 0xD (XSAVE size 832 with AVX left out of
 # the XCR0 mask): the guest's kernel says "XSAVE consistency problem" and turns XSAVE, and with it
-# AVX, off. vireo-vmm's guest has both. noxsave makes the two guests the same; it also spared
-# vireo's guest the triple faults seen now and then under load (none in 30 jobs, against 1-2).
+# AVX, off. vireo-vmm's guest has both. noxsave makes the two guests the same.
 l2_append="$L2_BASE_APPEND ${BENCH_L2_APPEND-noxsave}"
 only=${BENCH_VIRTIO_ONLY:-}             # "vireo" or "qemu": one VMM only (profiling)
 # BENCH_VIRTIO_TRACE=1: KVM's exit tracepoints around each job (the other VMM is frozen, so they are
