@@ -35,7 +35,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-
 # The data disk: real data in every block (reading a hole costs less than reading data).
 dd if=/dev/zero of="$d/data.img" bs=1M count=192 2> /dev/null || { echo "bench virtio: cannot make the data file"; exit 1; }
 

@@ -607,10 +607,10 @@ static bool uring_reap(struct vblk *b)
 	return go_on;
 }
 
-/* The ring has completions: on the transport's I/O thread, which thus takes
- * kicks and completions alike (no thread hand-off per batch). */
 static bool vblk_poll(struct vblk *b);
 
+/* The ring has completions: on the transport's I/O thread, which thus takes
+ * kicks and completions alike (no thread hand-off per batch). */
 static void uring_cq_event(void *opaque)
 {
 	vblk_poll(opaque);
@@ -775,6 +775,7 @@ static void vblk_take(struct vblk *b, struct vq *vq)
 {
 	for (;;) {
 		struct vblk_req *r = req_get(b);
+		bool quiet;
 		int ret;
 
 		if (!r) {
@@ -782,10 +783,11 @@ static void vblk_take(struct vblk *b, struct vq *vq)
 			break;
 		}
 		pthread_mutex_lock(&vq->lock);
-		ret = vq_pop_flags(vq, &r->elem, looking(b) ? VQ_POP_NO_KICK : 0);
+		quiet = looking(b);
+		ret = vq_pop_flags(vq, &r->elem, quiet ? VQ_POP_NO_KICK : 0);
 		/* The last request may have completed between the test and the
 		 * pop: then nothing would look again, so ask for the kick. */
-		if (ret == 0 && !looking(b))
+		if (ret == 0 && quiet && !looking(b))
 			ret = vq_pop(vq, &r->elem);
 		pthread_mutex_unlock(&vq->lock);
 		if (ret == 1 && vblk_parse_request(r) < 0)
